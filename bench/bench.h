@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* bench/bench.h - `rackvm bench NAME`: benchmark drivers that print tables. */
+#ifndef RACKVM_BENCH_H
+#define RACKVM_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each returns a process exit status (see coordinator/cli.h). */
+int bench_exits(int argc, char **argv);
+int bench_transport(int argc, char **argv);
+
+/* Percentile @p (0..100) of @n samples; sorts @v in place. */
+double bench_percentile(double *v, size_t n, double p);
+
+#endif

@@ -1,0 +1,16 @@
+# rackvm_layer(NAME [LIBS ...]): a static library from every .c in the folder
+# (main.c excluded). A folder with no sources yet gives an interface library.
+function(rackvm_layer name)
+  cmake_parse_arguments(L "" "" "LIBS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)
+  list(FILTER srcs EXCLUDE REGEX ".*/main\\.c$")
+  if(srcs)
+    add_library(${name} STATIC ${srcs})
+    target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR})
+    target_link_libraries(${name} PUBLIC ${L_LIBS} Threads::Threads)
+  else()
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${CMAKE_SOURCE_DIR})
+    target_link_libraries(${name} INTERFACE ${L_LIBS} Threads::Threads)
+  endif()
+endfunction()

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coordinator/cli.h - the `rackvm` command front end.
+ *
+ * Every subcommand is `int cmd_NAME(int argc, char **argv)` with argv[0] the
+ * subcommand's name, returning the process exit status: 0 success, 1 the
+ * guest or the test failed, 2 bad usage or input, 3 the host cannot run it
+ * (no usable /dev/kvm, missing library or device), 4 a peer or node failed.
+ */
+#ifndef RACKVM_COORDINATOR_CLI_H
+#define RACKVM_COORDINATOR_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum rackvm_exit {
+	RACKVM_EXIT_OK = 0,
+	RACKVM_EXIT_GUEST_FAIL = 1,
+	RACKVM_EXIT_USAGE = 2,
+	RACKVM_EXIT_HOST = 3,
+	RACKVM_EXIT_PEER = 4,
+};
+
+int cmd_run(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_coordinator(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Options of `rackvm run`, shared by the one-process and the cluster paths. */
+struct run_opts {
+	const char *guest; /* "testos" or "linux" */
+	const char *kernel, *initrd, *append, *test;
+	unsigned int vcpus;
+	uint64_t mem;
+	unsigned int seconds;
+	unsigned int nodes;	/* 0: one process, no coordinator */
+	const char *provider; /* data-plane provider for --nodes */
+	bool verbose;
+};
+
+/* `rackvm run --nodes N`: coordinator + N node processes on this box. */
+int cluster_run(const struct run_opts *o, int argc, char **argv);
+
+/* Parse "256M", "2G", "4096" (bytes); -EINVAL on anything else. */
+int parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/core.h - the per-node VMM: one KVM VM with a user-space LAPIC/IOAPIC,
+ * guest memory from a memfd, one thread per vCPU, a console UART, and the
+ * loaders for the guests rackvm boots. The public face of core/.
+ */
+#ifndef RACKVM_CORE_H
+#define RACKVM_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VM_MAX_VCPUS 256 /* xAPIC: 8-bit APIC ids, 0xff is broadcast */
+#define VM_MIN_MEM (16ULL << 20)
+#define VM_MAX_MEM (1ULL << 40)
+
+enum vm_guest_kind {
+	VM_GUEST_TESTOS,
+	VM_GUEST_LINUX,
+};
+
+struct vm_config {
+	unsigned int nr_vcpus;
+	uint64_t mem_size;
+	enum vm_guest_kind guest;
+	const char *kernel; /* testos ELF, or a Linux bzImage / vmlinux */
+	const char *initrd; /* testos: a user ELF program; Linux: an initramfs */
+	const char *append; /* testos: args; Linux: the kernel command line */
+	const char *test;   /* the guest test to run */
+	unsigned int seconds;
+	bool verbose;
+	FILE *console; /* where the UART's output goes; stdout if NULL */
+};
+
+/* How a run ended. */
+struct vm_result {
+	bool powered_off;     /* the guest powered off (exit port / ACPI) */
+	int guest_status;     /* status the guest gave at power-off */
+	unsigned int passed;  /* RACKVM-RESULT lines with status=pass */
+	unsigned int failed;  /* ... with any other status */
+	char error[512];      /* why the VMM stopped the run, if it did */
+};
+
+struct vm;
+
+/* Open /dev/kvm, create the VM, its memory and vCPUs. Errors are printed. */
+int vm_create(const struct vm_config *cfg, struct vm **out)
+	__attribute__((warn_unused_result));
+/* Load the guest named in the config into memory and set up the BSP. */
+int vm_load(struct vm *vm) __attribute__((warn_unused_result));
+/* Run every vCPU until power-off or a fatal exit; fills @res. */
+int vm_run(struct vm *vm, struct vm_result *res);
+/* Ask a running VM to stop (from a signal handler or another thread). */
+void vm_request_stop(struct vm *vm, const char *why);
+void vm_destroy(struct vm *vm);
+
+/* 0 if the run passed: powered off, status 0, >=1 result, none failed. */
+bool vm_result_passed(const struct vm_result *res);
+
+#endif
