@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/* vCPU threads: the KVM_RUN loop, kicks, HLT parking and INIT/SIPI start-up. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/cpuid.h"
+#include "core/vmm.h"
+
+static __thread struct vcpu *current_vcpu;
+
+/* The kick signal only has to interrupt KVM_RUN; immediate_exit covers the
+ * window before it. Also the LAPIC timer's signal. */
+static void kick_handler(int sig)
+{
+	(void)sig;
+	if (current_vcpu)
+		current_vcpu->run->immediate_exit = 1;
+}
+
+static void install_kick_handler_once(void)
+{
+	struct sigaction sa = {.sa_handler = kick_handler, .sa_flags = SA_RESTART};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+}
+
+static void install_kick_handler(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, install_kick_handler_once);
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (!v->run)
+		return;
+	pthread_mutex_lock(&v->lock);
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_cond_signal(&v->wake);
+	pthread_mutex_unlock(&v->lock);
+	if (v->thread_started)
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
+{
+	struct kvm_cpuid2 *cpuid;
+	int err;
+
+	err = cpuid_for_vcpu(supported, v->id, v->vm->nr_vcpus, &cpuid);
+	if (err)
+		return err;
+	err = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+	free(cpuid);
+	return err;
+}
+
+int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
+{
+	static struct kvm_cpuid2 *supported;
+	int err;
+
+	v->vm = vm;
+	v->id = id;
+	v->fd = -1;
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->wake, NULL);
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0)
+		return -errno;
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+		      0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return -errno;
+	}
+	if (ioctl(v->fd, KVM_GET_SREGS, &v->reset_sregs) < 0)
+		return -errno;
+	if (!vm->tsc_khz) {
+		int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+
+		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 1000000;
+	}
+	if (!supported) {
+		err = cpuid_supported(vm->kvm_fd, &supported);
+		if (err)
+			return err;
+	}
+	err = vcpu_set_cpuid(v, supported);
+	if (err)
+		return err;
+	lapic_init(&v->lapic, (uint8_t)id, id == 0, vm->tsc_khz, &vcpu_lapic_ops, v);
+	v->mode = id == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (!v->vm)
+		return;
+	if (v->timer_created)
+		timer_delete(v->timer);
+	lapic_destroy(&v->lapic);
+	if (v->run)
+		munmap(v->run, (size_t)v->vm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	pthread_cond_destroy(&v->wake);
+	pthread_mutex_destroy(&v->lock);
+}
+
+int vcpu_set_boot_state(struct vcpu *v, const struct kvm_regs *regs,
+			const struct kvm_sregs *sregs)
+{
+	if (ioctl(v->fd, KVM_SET_SREGS, sregs) < 0)
+		return -errno;
+	if (ioctl(v->fd, KVM_SET_REGS, regs) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A per-vCPU POSIX timer signals this thread when the LAPIC timer is due. */
+static int vcpu_timer_create(struct vcpu *v)
+{
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = VCPU_KICK_SIGNAL,
+	};
+
+	sev._sigev_un._tid = v->tid;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &v->timer) < 0)
+		return -errno;
+	v->timer_created = true;
+	return 0;
+}
+
+/* SIPI: real mode at vector << 12, everything else as after power-on. */
+static int vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+	struct kvm_sregs s = v->reset_sregs;
+	struct kvm_regs r = {.rflags = 2, .rip = 0};
+
+	s.cs.selector = (uint16_t)(vector << 8);
+	s.cs.base = (uint64_t)vector << 12;
+	return vcpu_set_boot_state(v, &r, &s);
+}
+
+static bool vcpu_should_stop(struct vcpu *v)
+{
+	return atomic_load(&v->vm->stopping);
+}
+
+/* Park until a SIPI (after INIT, or an AP before start-up). */
+static int vcpu_wait_sipi(struct vcpu *v)
+{
+	int vector = -1;
+
+	pthread_mutex_lock(&v->lock);
+	while (!vcpu_should_stop(v) && (vector = lapic_take_sipi(&v->lapic)) < 0) {
+		lapic_take_init(&v->lapic);
+		pthread_cond_wait(&v->wake, &v->lock);
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (vector < 0)
+		return 0;
+	v->mode = VCPU_RUNNING;
+	return vcpu_sipi(v, (uint8_t)vector);
+}
+
+static void abs_timespec(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000ULL);
+	ts->tv_nsec = (long)(ns % 1000000000ULL);
+}
+
+/* HLT: sleep until an interrupt the guest can take (IF), an NMI or INIT. */
+static void vcpu_halt(struct vcpu *v)
+{
+	bool if_flag = v->run->if_flag;
+
+	pthread_mutex_lock(&v->lock);
+	while (!vcpu_should_stop(v)) {
+		uint64_t deadline = lapic_timer_deadline(&v->lapic);
+		struct timespec ts;
+
+		lapic_timer_poll(&v->lapic, vm_now_ns());
+		if (if_flag ? lapic_has_wakeup(&v->lapic)
+			    : (v->lapic.s.nmi_pending || v->lapic.s.init_pending))
+			break;
+		if (deadline) {
+			abs_timespec(deadline, &ts);
+			pthread_cond_timedwait(&v->wake, &v->lock, &ts);
+		} else {
+			pthread_cond_wait(&v->wake, &v->lock);
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	v->mode = VCPU_RUNNING;
+}
+
+/* Before each entry: INIT, timer expiry, interrupts to inject. */
+static int vcpu_prepare_entry(struct vcpu *v)
+{
+	if (lapic_take_init(&v->lapic)) {
+		lapic_reset(&v->lapic);
+		v->mode = VCPU_WAIT_SIPI;
+		return 0;
+	}
+	lapic_timer_poll(&v->lapic, vm_now_ns());
+	return irq_inject_pending(v);
+}
+
+static int vcpu_run_once(struct vcpu *v)
+{
+	int err;
+
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	err = vcpu_prepare_entry(v);
+	if (err || v->mode != VCPU_RUNNING || vcpu_should_stop(v))
+		return err;
+	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		if (errno == EINTR || errno == EAGAIN) {
+			v->stats.intr++;
+			return 0;
+		}
+		err = -errno;
+		vm_stop(v->vm, "vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
+		return err;
+	}
+	v->stats.exits++;
+	return vcpu_handle_exit(v);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t set;
+	int err = 0;
+
+	current_vcpu = v;
+	v->tid = (pid_t)syscall(SYS_gettid);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	err = vcpu_timer_create(v);
+	if (err)
+		vm_stop(v->vm, "vCPU %u: timer_create: %s", v->id, strerror(-err));
+	while (!err && !vcpu_should_stop(v)) {
+		if (v->mode == VCPU_WAIT_SIPI)
+			err = vcpu_wait_sipi(v);
+		else if (v->mode == VCPU_HALTED)
+			vcpu_halt(v);
+		else
+			err = vcpu_run_once(v);
+	}
+	if (err && !vcpu_should_stop(v))
+		vm_stop(v->vm, "vCPU %u stopped: %s", v->id, strerror(-err));
+	current_vcpu = NULL;
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	sigset_t set, old;
+	int err;
+
+	install_kick_handler();
+	/* Threads start with the kick signal blocked until they are ready. */
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	err = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!err)
+		v->thread_started = true;
+	return err;
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+/* The VM object: KVM setup, memory slots, vCPUs, start and stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/vmm.h"
+
+#define KVM_TSS_ADDR 0xfffbd000ULL
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int kvm_open(struct vm *vm)
+{
+	int version;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+
+		fprintf(stderr,
+			"rackvm: cannot open /dev/kvm: %s (is KVM loaded and are you root or in "
+			"the kvm group?)\n",
+			strerror(errno));
+		return err;
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		fprintf(stderr, "rackvm: /dev/kvm speaks API %d, rackvm needs %d\n", version,
+			KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0)
+		return -errno;
+	/* PVM: software virtualisation with gaps rackvm works around (docs/pvm.md). */
+	vm->pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+	return 0;
+}
+
+/* TSC-deadline goes to user space: the LAPIC lives here, not in KVM. */
+static int vm_msr_filter(struct vm *vm)
+{
+	static uint8_t deny = 0; /* one MSR, bit clear = deny = exit */
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR};
+	struct kvm_msr_filter filter = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW};
+
+	cap.args[0] = KVM_MSR_EXIT_REASON_FILTER;
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return -errno;
+	filter.ranges[0] = (struct kvm_msr_filter_range){
+		.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+		.nmsrs = 1,
+		.base = MSR_IA32_TSC_DEADLINE,
+		.bitmap = &deny,
+	};
+	if (ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
+		return -errno;
+	return 0;
+}
+
+static int vm_setup_kvm(struct vm *vm)
+{
+	struct kvm_enable_cap emu = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
+	int err;
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		err = -errno;
+		fprintf(stderr, "rackvm: KVM_CREATE_VM: %s\n", strerror(errno));
+		return err;
+	}
+	/* VMX needs a TSS area for real mode; harmless elsewhere. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 && vm->cfg.verbose)
+		fprintf(stderr, "rackvm: KVM_SET_TSS_ADDR: %s (ignored)\n", strerror(errno));
+	/* Failures of KVM's emulator come to us with the instruction bytes. */
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &emu) < 0 && vm->cfg.verbose)
+		fprintf(stderr, "rackvm: no KVM_CAP_EXIT_ON_EMULATION_FAILURE (ignored)\n");
+	err = vm_msr_filter(vm);
+	if (err) {
+		fprintf(stderr, "rackvm: user-space MSR exits unavailable: %s\n",
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		       void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+static int vm_setup_memory(struct vm *vm)
+{
+	struct guest_mem *gm = &vm->mem;
+	int err;
+
+	err = gmem_init(gm, vm->cfg.mem_size);
+	if (err) {
+		fprintf(stderr, "rackvm: cannot allocate %llu MiB of guest memory: %s\n",
+			(unsigned long long)(vm->cfg.mem_size >> 20), strerror(-err));
+		return err;
+	}
+	err = vm_set_slot(vm, 0, 0, gm->low_size, gm->host);
+	if (!err && gm->size > gm->low_size)
+		err = vm_set_slot(vm, 1, GMEM_HIGH_START, gm->size - gm->low_size,
+				  gm->host + gm->low_size);
+	if (err)
+		fprintf(stderr, "rackvm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(-err));
+	return err;
+}
+
+static void console_line(void *ctx, const char *line)
+{
+	struct vm *vm = ctx;
+	const char *p = strstr(line, "RACKVM-RESULT ");
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&vm->lock);
+	if (strstr(p, " status=pass"))
+		vm->result.passed++;
+	else
+		vm->result.failed++;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void console_irq(void *ctx, bool level)
+{
+	struct vm *vm = ctx;
+
+	ioapic_set_irq(&vm->ioapic, 4, level); /* COM1 is ISA IRQ 4 */
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+	int err;
+
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		err = vcpu_init(vm, &vm->vcpus[i], i);
+		if (err) {
+			fprintf(stderr, "rackvm: cannot create vCPU %u: %s\n", i,
+				strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **out)
+{
+	struct vm *vm;
+	int err;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->mem.fd = -1;
+	vm->nr_vcpus = cfg->nr_vcpus;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->stopped, NULL);
+	if (!vm->cfg.console)
+		vm->cfg.console = stdout;
+	ioapic_init(&vm->ioapic, &vm_ioapic_ops, vm);
+	uart_init(&vm->uart, vm->cfg.console, console_irq, console_line, vm);
+
+	err = kvm_open(vm);
+	if (!err)
+		err = vm_setup_kvm(vm);
+	if (!err)
+		err = vm_setup_memory(vm);
+	if (!err)
+		err = vm_create_vcpus(vm);
+	if (err) {
+		vm_destroy(vm);
+		return err;
+	}
+	*out = vm;
+	return 0;
+}
+
+int vm_load(struct vm *vm)
+{
+	switch (vm->cfg.guest) {
+	case VM_GUEST_TESTOS:
+		return testos_load(vm);
+	default:
+		fprintf(stderr, "rackvm: this guest kind cannot be loaded yet\n");
+		return -ENOTSUP;
+	}
+}
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (fmt && !vm->result.error[0] && !vm->result.powered_off) {
+		va_start(ap, fmt);
+		vsnprintf(vm->result.error, sizeof(vm->result.error), fmt, ap);
+		va_end(ap);
+	}
+	atomic_store(&vm->stopping, true);
+	pthread_cond_broadcast(&vm->stopped);
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_request_stop(struct vm *vm, const char *why)
+{
+	vm_stop(vm, "%s", why);
+}
+
+void vm_power_off(struct vm *vm, int status)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->result.powered_off && !vm->result.error[0]) {
+		vm->result.powered_off = true;
+		vm->result.guest_status = status;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	vm_stop(vm, NULL);
+}
+
+int vm_run(struct vm *vm, struct vm_result *res)
+{
+	unsigned int started = 0;
+	int err = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus && !err; i++) {
+		err = vcpu_start(&vm->vcpus[i]);
+		if (!err)
+			started++;
+	}
+	if (err)
+		vm_stop(vm, "cannot start vCPU thread: %s", strerror(-err));
+	for (unsigned int i = 0; i < started; i++)
+		pthread_join(vm->vcpus[i].thread, NULL);
+	uart_flush(&vm->uart);
+	pthread_mutex_lock(&vm->lock);
+	*res = vm->result;
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+bool vm_result_passed(const struct vm_result *res)
+{
+	return res->powered_off && res->guest_status == 0 && res->passed > 0 &&
+	       res->failed == 0 && !res->error[0];
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	gmem_destroy(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	uart_destroy(&vm->uart);
+	ioapic_destroy(&vm->ioapic);
+	pthread_cond_destroy(&vm->stopped);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/vmm.h - the VM and vCPU objects (private to core/).
+ *
+ * Threads: one per vCPU, running KVM_RUN and handling its own exits; the
+ * caller of vm_run waits for the end. Anything may kick a vCPU (an IPI, its
+ * timer, a stop): vcpu_kick() sets run->immediate_exit and signals the thread
+ * so a KVM_RUN in progress returns at once and one about to start does not
+ * enter the guest.
+ */
+#ifndef RACKVM_CORE_VMM_H
+#define RACKVM_CORE_VMM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/apic.h"
+#include "core/core.h"
+#include "core/mem.h"
+#include "core/uart.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+enum vcpu_mode {
+	VCPU_WAIT_SIPI, /* an AP before start-up, or any CPU after INIT */
+	VCPU_RUNNING,
+	VCPU_HALTED,
+};
+
+struct vcpu_stats {
+	uint64_t exits, io, mmio, hlt, msr, irq_window, intr, injected, emulated;
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id; /* vCPU index == APIC id */
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	pid_t tid;
+	timer_t timer;
+	bool timer_created;
+	struct lapic lapic;
+	struct kvm_sregs reset_sregs; /* power-on state, for INIT/SIPI */
+	pthread_mutex_t lock;	      /* guards mode and the halt wait */
+	pthread_cond_t wake;
+	enum vcpu_mode mode;
+	struct vcpu_stats stats;
+};
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	bool pvm; /* the host KVM is PVM: enable its workarounds */
+	uint64_t tsc_khz;
+	struct guest_mem mem;
+	struct ioapic ioapic;
+	struct uart uart;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t stopped;
+	atomic_bool stopping;
+	unsigned int running; /* vCPU threads not yet finished */
+	struct vm_result result;
+};
+
+/* vm.c */
+void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_power_off(struct vm *vm, int status);
+uint64_t vm_now_ns(void);
+
+/* vcpu.c */
+int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_start(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+int vcpu_set_boot_state(struct vcpu *v, const struct kvm_regs *regs,
+			const struct kvm_sregs *sregs);
+
+/* exit.c: handle one exit; <0 stops the vCPU (vm_stop already called). */
+int vcpu_handle_exit(struct vcpu *v);
+/* "RIP 0x... bytes ..": where a vCPU is, for diagnostics. */
+void vcpu_describe(struct vcpu *v, char *buf, size_t len);
+
+/* irq.c: the interrupt fabric between LAPICs, the IOAPIC and devices. */
+extern const struct lapic_ops vcpu_lapic_ops;
+extern const struct ioapic_ops vm_ioapic_ops;
+void irq_deliver(struct vm *vm, const struct apic_irq *irq);
+/* Inject what the LAPIC has pending, if the vCPU can take it now. */
+int irq_inject_pending(struct vcpu *v);
+
+/* io.c: port I/O and MMIO dispatch to devices. */
+int vm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data, unsigned int size);
+int vm_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data, unsigned int size);
+
+/* testos.c */
+int testos_load(struct vm *vm);
+
+/* guest_path.c */
+int guest_default_path(const char *name, char *out, size_t len);
+int file_read_all(const char *path, void **buf, size_t *len);
+
+#endif
