@@ -22,6 +22,15 @@
 #define IOAPIC_PINS 24
 #define LAPIC_VERSION 0x14 /* integrated APIC */
 #define LAPIC_MAX_LVT 6	   /* entries 0..5: CMCI excluded, LVT count = 6 */
+/*
+ * The timer's input clock (the "bus" clock before the divider): one count is
+ * divisor ns. The platform must tell the guest (CPUID 0x15/0x16 or the
+ * hypervisor timing leaf) or let it calibrate against another clock.
+ */
+#define LAPIC_TIMER_HZ 1000000000ULL
+/* A periodic timer's host deadlines are never closer than this, so a guest
+ * cannot make the host spin with a 1-count period. */
+#define LAPIC_TIMER_MIN_PERIOD_NS 100000ULL
 
 enum apic_delivery {
 	APIC_DM_FIXED = 0,
@@ -61,7 +70,9 @@ void apic_icr_decode(uint32_t icr_lo, uint32_t icr_hi, uint8_t src_id,
 struct lapic_ops {
 	/* An ICR write: route @irq to every LAPIC it names (maybe this one). */
 	void (*send_ipi)(void *ctx, const struct apic_irq *irq);
-	/* The timer's host deadline changed; 0 means disarmed. */
+	/* The timer's host deadline changed; 0 means disarmed. Two threads
+	 * racing on one LAPIC may deliver these out of order: when it matters,
+	 * re-read lapic_timer_deadline(), which is always current. */
 	void (*timer_changed)(void *ctx, uint64_t deadline_ns);
 	/* EOI of a vector whose TMR bit was set (level-triggered). */
 	void (*eoi_level)(void *ctx, uint8_t vector);
@@ -113,6 +124,7 @@ struct lapic {
 	uint64_t tsc_khz;	    /* guest TSC rate, for TSC-deadline mode */
 };
 
+/* @bsp: an AP starts in wait-for-SIPI, the BSP runs. @tsc_khz 0: 1 GHz. */
 void lapic_init(struct lapic *l, uint8_t apic_id, bool bsp, uint64_t tsc_khz,
 		const struct lapic_ops *ops, void *ctx);
 void lapic_destroy(struct lapic *l);
@@ -148,7 +160,9 @@ uint64_t lapic_timer_deadline(struct lapic *l);
 void lapic_tsc_deadline_write(struct lapic *l, uint64_t value, uint64_t guest_tsc);
 uint64_t lapic_tsc_deadline_read(struct lapic *l);
 
-/* State for the vCPU blob; load re-arms timers relative to now. */
+/* State for the vCPU blob; load re-arms timers relative to now. Save first
+ * posts an expiry already due; load keeps this LAPIC's APIC ID and masks
+ * every field to what the guest could have written. */
 void lapic_state_save(struct lapic *l, struct lapic_state *out);
 void lapic_state_load(struct lapic *l, const struct lapic_state *in);
 
@@ -173,7 +187,12 @@ void ioapic_destroy(struct ioapic *io);
 /* Guest MMIO at IOAPIC_BASE + @offset: IOREGSEL (0x00), IOWIN (0x10), EOI (0x40). */
 uint32_t ioapic_mmio_read(struct ioapic *io, uint32_t offset);
 void ioapic_mmio_write(struct ioapic *io, uint32_t offset, uint32_t value);
-/* A device drives input @pin (edge pins deliver on a rising level). */
+/*
+ * A device drives input @pin to electrical @level. An entry programmed
+ * active-low (bit 13) sees the line asserted while it is low, so a device
+ * on such a pin keeps it high when idle. Edge entries deliver on the
+ * assertion, level entries while asserted and Remote IRR is clear.
+ */
 void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level);
 /* A LAPIC EOI'd a level-triggered @vector: clear Remote IRR, redeliver if still high. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);

@@ -64,6 +64,8 @@ static void lapic_timer_changed(void *ctx, uint64_t deadline_ns)
 	struct vcpu *v = ctx;
 	struct itimerspec its = {0};
 
+	/* Racing callers may report out of order: the model's value is current. */
+	deadline_ns = lapic_timer_deadline(&v->lapic);
 	if (!v->timer_created)
 		return; /* armed once the thread has its timer; vcpu_halt polls too */
 	if (deadline_ns) {

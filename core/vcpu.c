@@ -164,8 +164,11 @@ static int vcpu_wait_sipi(struct vcpu *v)
 	int vector = -1;
 
 	pthread_mutex_lock(&v->lock);
-	while (!vcpu_should_stop(v) && (vector = lapic_take_sipi(&v->lapic)) < 0) {
-		lapic_take_init(&v->lapic);
+	while (!vcpu_should_stop(v)) {
+		lapic_take_init(&v->lapic); /* INIT, INIT, SIPI is the usual dance */
+		vector = lapic_take_sipi(&v->lapic);
+		if (vector >= 0)
+			break;
 		pthread_cond_wait(&v->wake, &v->lock);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -209,8 +212,7 @@ static void vcpu_halt(struct vcpu *v)
 /* Before each entry: INIT, timer expiry, interrupts to inject. */
 static int vcpu_prepare_entry(struct vcpu *v)
 {
-	if (lapic_take_init(&v->lapic)) {
-		lapic_reset(&v->lapic);
+	if (lapic_take_init(&v->lapic)) { /* the LAPIC reset itself on accepting it */
 		v->mode = VCPU_WAIT_SIPI;
 		return 0;
 	}
