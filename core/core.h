@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define VM_MAX_VCPUS 256 /* xAPIC: 8-bit APIC ids, 0xff is broadcast */
+#define VM_MAX_VCPUS 255 /* xAPIC: 8-bit APIC ids, 0xff is broadcast */
 #define VM_MIN_MEM (16ULL << 20)
 #define VM_MAX_MEM (1ULL << 40)
 

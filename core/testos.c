@@ -143,8 +143,11 @@ int testos_load(struct vm *vm)
 	}
 	err = elf_load_file(kernel, &vm->mem, &info);
 	if (err) {
-		fprintf(stderr, "rackvm: cannot load testos image %s: %s\n", kernel,
-			info.error[0] ? info.error : strerror(-err));
+		if (info.error[0]) /* it names the file */
+			fprintf(stderr, "rackvm: cannot load testos image: %s\n", info.error);
+		else
+			fprintf(stderr, "rackvm: cannot load testos image %s: %s\n", kernel,
+				strerror(-err));
 		if (err == -ENOENT)
 			fprintf(stderr, "rackvm: build the guest images with `make guest`\n");
 		return err;

@@ -25,7 +25,7 @@ vmm_case(testos-unknown-test 1 "status=fail"
 
 # Bad input: one clear line, exit 2, no core dump.
 vmm_case(bad-vcpus-zero 2 "--vcpus '0'" run --vcpus 0)
-vmm_case(bad-vcpus-too-many 2 "--vcpus '999'.*1\\.\\.256" run --vcpus 999)
+vmm_case(bad-vcpus-too-many 2 "--vcpus '999'.*1\\.\\.255" run --vcpus 999)
 vmm_case(bad-mem 2 "--mem 'lots'.*not a size" run --mem lots)
 vmm_case(bad-mem-small 2 "--mem '1M'" run --mem 1M)
 vmm_case(bad-guest 2 "--guest 'dos'" run --guest dos)
