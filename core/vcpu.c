@@ -40,7 +40,8 @@ static void install_kick_handler(void)
 
 void vcpu_kick(struct vcpu *v)
 {
-	if (!v->run)
+	/* A vCPU's own thread checks for work before every entry anyway. */
+	if (!v->run || v == current_vcpu)
 		return;
 	pthread_mutex_lock(&v->lock);
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
