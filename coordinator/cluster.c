@@ -1,30 +1,218 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the control plane lands (issue 3). */
+/*
+ * `rackvm run --nodes N`: one coordinator and N nodes on this box, over
+ * loopback. The supervisor only spawns, streams output and reaps: failure
+ * detection is the coordinator's heartbeat logic, exactly as on a real
+ * cluster. It never leaves a process behind: children share one process
+ * group that is SIGKILLed at the end, and die with the supervisor.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "coordinator/cli.h"
+#include "coordinator/cluster.h"
+#include "coordinator/ctl.h"
+
+#define CLUSTER_HB_MS	 200
+#define CLUSTER_GRACE_MS (4 * CLUSTER_HB_MS + 2000) /* after the first exit */
+#define CLUSTER_STOP_MS	 3000			    /* after Ctrl-C */
+
+struct cluster {
+	const struct run_opts *o;
+	unsigned int nr; /* children: [0] the coordinator, [1..] the nodes */
+	struct cluster_child *ch;
+	pid_t pgid;
+	char endpoint[64];
+	uint64_t t0, deadline; /* deadline: SIGKILL the group (0: none) */
+	bool interrupted;
+};
+
+static int cluster_spawn_coord(struct cluster *c)
+{
+	char nodes[16], vcpus[16], mem[32], secs[16], hb[16];
+	char *args[CLUSTER_ARGS_MAX] = {
+	    "rackvm",	      "coordinator",
+	    "--listen",	      c->endpoint,
+	    "--nodes",	      nodes,
+	    "--provider",     (char *)(c->o->provider ? c->o->provider : "tcp"),
+	    "--seconds",      secs,
+	    "--heartbeat-ms", hb};
+	int n = 12;
+
+	snprintf(nodes, sizeof(nodes), "%u", c->o->nodes);
+	snprintf(secs, sizeof(secs), "%u", c->o->seconds);
+	snprintf(hb, sizeof(hb), "%u", CLUSTER_HB_MS);
+	if (c->o->vcpus) {
+		snprintf(vcpus, sizeof(vcpus), "%u", c->o->vcpus);
+		args[n++] = "--vcpus";
+		args[n++] = vcpus;
+	}
+	if (c->o->mem) {
+		snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->o->mem);
+		args[n++] = "--mem";
+		args[n++] = mem;
+	}
+	snprintf(c->ch[0].label, sizeof(c->ch[0].label), "coord");
+	return cluster_spawn(&c->ch[0], args, 0);
+}
+
+static int cluster_spawn_nodes(struct cluster *c)
+{
+	for (unsigned int i = 1; i < c->nr; i++) {
+		char id[16];
+		char *args[CLUSTER_ARGS_MAX] = {"rackvm",    "node", "--coordinator",
+						c->endpoint, "--id", id};
+		int n = 6, ret;
+
+		snprintf(id, sizeof(id), "%u", i - 1);
+		if (c->o->provider) {
+			args[n++] = "--provider";
+			args[n++] = (char *)c->o->provider;
+		}
+		snprintf(c->ch[i].label, sizeof(c->ch[i].label), "node %u", i - 1);
+		ret = cluster_spawn(&c->ch[i], args, c->pgid);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void cluster_reap(struct cluster *c)
+{
+	for (unsigned int i = 0; i < c->nr; i++) {
+		struct cluster_child *ch = &c->ch[i];
+
+		if (ch->exited || waitpid(ch->pid, &ch->status, WNOHANG) != ch->pid)
+			continue;
+		ch->exited = true;
+		/* the others get the heartbeat logic's time to stop, then SIGKILL */
+		if (!c->deadline)
+			c->deadline = ctl_now_ms() + CLUSTER_GRACE_MS;
+	}
+}
+
+static bool cluster_all_done(const struct cluster *c)
+{
+	for (unsigned int i = 0; i < c->nr; i++)
+		if (!c->ch[i].exited || c->ch[i].out_fd >= 0)
+			return false;
+	return true;
+}
+
+static void cluster_wait(struct cluster *c)
+{
+	struct pollfd pfd[CTL_MAX_NODES + 1];
+
+	while (!cluster_all_done(c)) {
+		for (unsigned int i = 0; i < c->nr; i++) {
+			pfd[i].fd = c->ch[i].out_fd;
+			pfd[i].events = POLLIN;
+		}
+		poll(pfd, c->nr, 100);
+		for (unsigned int i = 0; i < c->nr; i++)
+			if (pfd[i].revents)
+				cluster_pump(&c->ch[i]);
+		if (ctl_stop_requested() && !c->interrupted) {
+			/* the coordinator stops the nodes with a Stop message */
+			c->interrupted = true;
+			kill(c->ch[0].pid, SIGTERM);
+			c->deadline = ctl_now_ms() + CLUSTER_STOP_MS;
+		}
+		cluster_reap(c);
+		if (c->deadline && ctl_now_ms() > c->deadline) {
+			kill(-c->pgid, SIGKILL);
+			c->deadline = 0;
+		}
+	}
+}
+
+static void cluster_describe(const struct cluster_child *ch, char *buf, size_t len)
+{
+	if (WIFEXITED(ch->status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(ch->status));
+	else if (WIFSIGNALED(ch->status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(ch->status),
+			 strsignal(WTERMSIG(ch->status)));
+	else
+		snprintf(buf, len, "status 0x%x", ch->status);
+}
+
+static int cluster_summary(const struct cluster *c)
+{
+	double secs = (double)(ctl_now_ms() - c->t0) / 1000.0;
+	bool ok = !c->interrupted;
+	char how[96];
+
+	for (unsigned int i = 0; i < c->nr; i++)
+		ok = ok && WIFEXITED(c->ch[i].status) && !WEXITSTATUS(c->ch[i].status);
+	if (ok) {
+		printf("rackvm run: %u nodes, mesh healthy, %.2f s\n", c->o->nodes, secs);
+		return RACKVM_EXIT_OK;
+	}
+	printf("rackvm run: %u nodes, FAILED%s after %.2f s:", c->o->nodes,
+	       c->interrupted ? " (interrupted)" : "", secs);
+	for (unsigned int i = 0; i < c->nr; i++) {
+		cluster_describe(&c->ch[i], how, sizeof(how));
+		printf(" %s: %s;", c->ch[i].label, how);
+	}
+	printf("\n");
+	return RACKVM_EXIT_PEER;
+}
 
 int cluster_run(const struct run_opts *o, int argc, char **argv)
 {
-	(void)o;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "rackvm run: --nodes is not built yet\n");
-	return RACKVM_EXIT_USAGE;
-}
+	struct cluster c = {.o = o, .nr = o->nodes + 1};
+	int ret, port;
 
-int cmd_node(int argc, char **argv)
-{
-	(void)argc;
+	(void)argc; /* the nodes do not run a guest yet: nothing to forward */
 	(void)argv;
-	fprintf(stderr, "rackvm node: not built yet\n");
-	return RACKVM_EXIT_USAGE;
-}
-
-int cmd_coordinator(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "rackvm coordinator: not built yet\n");
-	return RACKVM_EXIT_USAGE;
+	if (!o->nodes || o->nodes > CTL_MAX_NODES) {
+		fprintf(stderr, "rackvm run: --nodes %u is not in 1..%d\n", o->nodes,
+			CTL_MAX_NODES);
+		return RACKVM_EXIT_USAGE;
+	}
+	port = cluster_free_port();
+	if (port < 0) {
+		fprintf(stderr, "rackvm run: no free port on 127.0.0.1: %s\n",
+			strerror(-port));
+		return RACKVM_EXIT_HOST;
+	}
+	snprintf(c.endpoint, sizeof(c.endpoint), "tcp://127.0.0.1:%d", port);
+	c.ch = calloc(c.nr, sizeof(*c.ch));
+	if (!c.ch)
+		return RACKVM_EXIT_HOST;
+	for (unsigned int i = 0; i < c.nr; i++) {
+		c.ch[i].out_fd = -1; /* not spawned: nothing to read or reap */
+		c.ch[i].exited = true;
+	}
+	ctl_catch_signals();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	c.t0 = ctl_now_ms();
+	ret = cluster_spawn_coord(&c);
+	if (ret)
+		goto err_free;
+	c.pgid = c.ch[0].pid;
+	ret = cluster_spawn_nodes(&c);
+	if (ret) {
+		kill(-c.pgid, SIGKILL);
+		c.deadline = 0;
+	}
+	cluster_wait(&c);
+	kill(-c.pgid, SIGKILL); /* nothing should be left; make sure */
+	ret = ret ? ret : cluster_summary(&c);
+	if (ret < 0)
+		goto err_free;
+	free(c.ch);
+	return ret;
+err_free:
+	fprintf(stderr, "rackvm run: cannot start the cluster processes: %s\n",
+		strerror(-ret));
+	free(c.ch);
+	return RACKVM_EXIT_HOST;
 }
