@@ -73,6 +73,8 @@ int vm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data, unsigned in
 		platform_port(v, port, write, data, size);
 		return 0;
 	}
+	if (acpi_pm_pio(v, port, write, data, size))
+		return 0;
 	unassigned(v, "port", port, write, data, size);
 	return 0;
 }

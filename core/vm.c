@@ -208,6 +208,8 @@ int vm_load(struct vm *vm)
 	switch (vm->cfg.guest) {
 	case VM_GUEST_TESTOS:
 		return testos_load(vm);
+	case VM_GUEST_LINUX:
+		return linux_boot_load(vm);
 	default:
 		fprintf(stderr, "rackvm: this guest kind cannot be loaded yet\n");
 		return -ENOTSUP;

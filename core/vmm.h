@@ -103,6 +103,13 @@ int irq_inject_pending(struct vcpu *v);
 int vm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data, unsigned int size);
 int vm_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data, unsigned int size);
 
+/* acpi_pm.c: true if @port is one of the ACPI fixed-hardware ports. */
+bool acpi_pm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data,
+		 unsigned int size);
+
+/* linux_boot.c */
+int linux_boot_load(struct vm *vm);
+
 /* testos.c */
 int testos_load(struct vm *vm);
 

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Booting Linux: the default images, the kernel command line, ACPI tables in
+ * the BIOS area (where Linux also finds the RSDP by scanning), the loader
+ * (core/linux*.c) and the BSP's entry state.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "core/acpi.h"
+#include "core/linux.h"
+#include "core/vmm.h"
+
+#define ACPI_AREA_GPA 0xE0000ULL
+#define ACPI_AREA_LEN 0x20000ULL
+
+/* Always: the console is COM1, a panic ends the run, the test to run. */
+static const char cmdline_base[] = "console=ttyS0 panic=-1 reboot=acpi";
+
+/*
+ * PVM only (docs/pvm.md): the guest sees the host's CPUID, so features KVM's
+ * emulator cannot run in ring 0 go off here; and every emulated instruction
+ * costs ~1 us, so skip what a boot can do without.
+ */
+static const char cmdline_pvm[] =
+	"earlyprintk=serial,ttyS0 noxsave nokaslr nox2apic tsc=reliable lpj=5000000 "
+	"no_timer_check mitigations=off nowatchdog rcupdate.rcu_cpu_stall_suppress=1 "
+	"pci=off dis_ucode_ldr "
+	"clearcpuid=smap,fsgsbase,pcid,invpcid,cx16,rdpid,pku,ospke,popcnt";
+
+static int linux_cmdline(struct vm *vm, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s%s rackvm.test=%s rackvm.cpus=%u%s%s", cmdline_base,
+			 vm->pvm ? " " : "", vm->pvm ? cmdline_pvm : "",
+			 vm->cfg.test ? vm->cfg.test : "smp", vm->nr_vcpus,
+			 vm->cfg.append ? " " : "", vm->cfg.append ? vm->cfg.append : "");
+
+	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
+}
+
+static int linux_acpi(struct vm *vm, uint64_t *rsdp)
+{
+	struct acpi_config cfg = {.nr_cpus = vm->nr_vcpus, .nr_nodes = 1, .numa = true};
+	void *area = gmem_ptr(&vm->mem, ACPI_AREA_GPA, ACPI_AREA_LEN);
+	struct acpi_tables out;
+	int err;
+
+	if (!area)
+		return -ERANGE;
+	cfg.range[cfg.nr_ranges++] = (struct acpi_mem_range){
+		.base = 0, .size = vm->mem.low_size, .node = 0};
+	if (vm->mem.size > vm->mem.low_size)
+		cfg.range[cfg.nr_ranges++] = (struct acpi_mem_range){
+			.base = GMEM_HIGH_START, .size = vm->mem.size - vm->mem.low_size,
+			.node = 0};
+	err = acpi_build(area, ACPI_AREA_LEN, ACPI_AREA_GPA, &cfg, &out);
+	if (err)
+		return err;
+	*rsdp = out.rsdp_gpa;
+	return 0;
+}
+
+/* Defaults: the PVH vmlinux on PVM (the decompressor would run emulated
+ * for minutes), the bzImage as shipped elsewhere. */
+static int linux_images(struct vm *vm, char *kernel, char *initrd, size_t len)
+{
+	int err = 0;
+
+	if (vm->cfg.kernel)
+		snprintf(kernel, len, "%s", vm->cfg.kernel);
+	else
+		err = guest_default_path(vm->pvm ? "linux/vmlinux" : "linux/vmlinuz", kernel,
+					 len);
+	if (!err && vm->cfg.initrd)
+		snprintf(initrd, len, "%s", vm->cfg.initrd);
+	else if (!err)
+		err = guest_default_path("linux/initramfs.cpio.gz", initrd, len);
+	return err;
+}
+
+int linux_boot_load(struct vm *vm)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX], cmdline[LINUX_CMDLINE_MAX];
+	struct linux_load_args args = {.kernel = kernel, .initrd = initrd, .cmdline = cmdline};
+	struct linux_boot lb;
+	struct kvm_regs regs = {0};
+	struct kvm_sregs sregs = vm->vcpus[0].reset_sregs;
+	int err;
+
+	err = linux_images(vm, kernel, initrd, sizeof(kernel));
+	if (!err)
+		err = linux_cmdline(vm, cmdline, sizeof(cmdline));
+	if (!err)
+		err = linux_acpi(vm, &args.rsdp_gpa);
+	if (err) {
+		fprintf(stderr, "rackvm: cannot prepare the Linux boot: %s\n", strerror(-err));
+		return err;
+	}
+	err = linux_load(&vm->mem, &args, &lb);
+	if (err) {
+		fprintf(stderr, "rackvm: cannot load Linux: %s\n",
+			lb.error[0] ? lb.error : strerror(-err));
+		if (err == -ENOENT && !vm->cfg.kernel)
+			fprintf(stderr, "rackvm: build the guest images with `make guest`\n");
+		return err;
+	}
+	if (vm->cfg.verbose)
+		fprintf(stderr, "rackvm: %s entry 0x%llx, cmdline: %s\n",
+			lb.mode == LINUX_BOOT_PVH32 ? "PVH" : "64-bit", (unsigned long long)lb.rip,
+			cmdline);
+	linux_boot_regs(&lb, &regs, &sregs);
+	return vcpu_set_boot_state(&vm->vcpus[0], &regs, &sregs);
+}
