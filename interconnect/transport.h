@@ -16,20 +16,36 @@
  *
  * Completions arrive through xport_poll, never callbacks; xport_wait_fd is
  * an fd that becomes readable when poll may have work (plug it into epoll).
- * All calls return 0 / a count or -errno. A transport is used by one thread
- * at a time unless a backend documents otherwise; xport_send is the
- * exception: it is safe from any thread.
+ * Block on it only after xport_poll returned 0: that call armed it (for
+ * libfabric it ran fi_trywait), so no completion can slip by unseen.
+ * All calls return 0 / a count or -errno. Threads: xport_send, xport_read and
+ * xport_write are safe from any thread at any time (one lock per transport);
+ * xport_poll, xport_connect, xport_mesh_selftest and xport_close belong to
+ * one thread at a time. Messages from one node to another arrive in the
+ * order they were sent.
+ *
+ * The node id may be unknown when the endpoint is opened (the control plane
+ * learns it after it has published the address): open with a provisional id
+ * and nr_nodes as an upper bound (0 = XPORT_MAX_NODES), then call
+ * xport_set_node before xport_connect.
  */
 #ifndef RACKVM_INTERCONNECT_TRANSPORT_H
 #define RACKVM_INTERCONNECT_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define XPORT_MAX_NODES 256
-#define XPORT_ADDR_MAX 256   /* bytes of an endpoint address */
-#define XPORT_MSG_MAX 8192   /* payload bytes of one message */
+/* bytes of an endpoint address: verbs carries one QP number per peer */
+#define XPORT_ADDR_MAX	  1536
+#define XPORT_MSG_MAX	  8192 /* payload bytes of one message */
 #define XPORT_MAX_REGIONS 8
+/* Message types from here up belong to the transport (region exchange,
+ * health check); xport_send refuses them and xport_poll never returns them. */
+#define XPORT_TYPE_RESERVED 0xff00
+/* src of an XPORT_EV_ERROR whose sender cannot be named (garbage bytes). */
+#define XPORT_NODE_UNKNOWN UINT32_MAX
 
 struct transport;
 
@@ -40,6 +56,9 @@ struct xport_config {
 	uint32_t node_id;
 	uint32_t nr_nodes;
 	uint32_t delay_us; /* injected one-way delay per message (cluster-sim) */
+	/* The owner busy-polls and never sleeps on xport_wait_fd: xport_poll
+	 * then skips arming it (fi_trywait, timers), which costs microseconds. */
+	bool busy_poll;
 };
 
 struct xport_addr {
@@ -75,7 +94,8 @@ struct xport_ops {
 	int (*read)(struct transport *t, uint32_t src_node, uint32_t region,
 		    uint64_t remote_off, uint64_t local_off, size_t len, uint64_t cookie);
 	int (*write)(struct transport *t, uint32_t dst_node, uint32_t region,
-		     uint64_t remote_off, uint64_t local_off, size_t len, uint64_t cookie);
+		     uint64_t remote_off, uint64_t local_off, size_t len,
+		     uint64_t cookie);
 	int (*poll)(struct transport *t, struct xport_event *ev, int max);
 	int (*wait_fd)(struct transport *t);
 	void (*close)(struct transport *t);
@@ -86,9 +106,27 @@ struct transport {
 	struct xport_config cfg;
 };
 
-/* Opens the backend named in cfg->backend. */
+/* Opens the backend named in cfg->backend. Errors are printed to stderr
+ * ("verbs" without an RDMA device: -ENODEV). */
 int xport_open(const struct xport_config *cfg, struct transport **out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
+
+/* Fixes this node's id and the mesh size when they were not known at open
+ * (@nr_nodes <= the bound given to open). Before xport_connect only. */
+int xport_set_node(struct transport *t, uint32_t node_id, uint32_t nr_nodes)
+    __attribute__((warn_unused_result));
+
+/*
+ * Mesh health check, collective: every node of the mesh calls it (after
+ * xport_connect, with the same @rounds). Sends @rounds messages of varied
+ * sizes to every peer and checks every echo (ids, sequence, payload), reads
+ * each peer's 4 KiB self-test page one-sidedly and checks its content, and
+ * returns once the peers' own checks of this node have been answered too.
+ * Application messages that arrive meanwhile are kept for xport_poll.
+ * 0, -EIO (a check failed; printed), -ETIMEDOUT (names the silent peers).
+ */
+int xport_mesh_selftest(struct transport *t, unsigned int rounds)
+    __attribute__((warn_unused_result));
 
 static inline int xport_mr_reg(struct transport *t, uint32_t region, void *base,
 			       size_t len)
