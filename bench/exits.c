@@ -19,6 +19,7 @@ static const struct {
 	{"pio_r0_ns", "PIO exit, guest ring 0 (outb 0x505)"},
 	{"pio_r3_ns", "PIO exit, guest ring 3 (outb 0x505)"},
 	{"mmio_ns", "MMIO exit, LAPIC read from ring 3"},
+	{"syscall_ns", "null system call (int 0x80 round trip)"},
 	{"ipi_rtt_ns", "same-node IPI round trip (2 vCPUs)"},
 };
 
@@ -92,9 +93,10 @@ int bench_exits(int argc, char **argv)
 		else
 			printf("%-42s %12.2f\n", rows[i].what, ns / 1000.0);
 	}
-	printf("RESULT bench=exits pio_r0_us=%.2f pio_r3_us=%.2f mmio_us=%.2f "
-	       "ipi_rtt_us=%.2f\n",
-	       result_value(line, "pio_r0_ns") / 1000, result_value(line, "pio_r3_ns") / 1000,
-	       result_value(line, "mmio_ns") / 1000, result_value(line, "ipi_rtt_ns") / 1000);
+	printf("RESULT bench=exits");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		printf(" %.*s_us=%.2f", (int)(strlen(rows[i].key) - 3), rows[i].key,
+		       result_value(line, rows[i].key) / 1000);
+	printf("\n");
 	return RACKVM_EXIT_OK;
 }

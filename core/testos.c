@@ -116,7 +116,9 @@ static int testos_bootinfo(struct vm *vm)
 	bi->seconds = vm->cfg.seconds;
 	bi->mem_size = vm->mem.size;
 	bi->tsc_khz = vm->tsc_khz;
-	snprintf(bi->test, sizeof(bi->test), "%s", vm->cfg.test ? vm->cfg.test : "smp");
+	/* no --test: smp, unless a user program (--initrd) is the test */
+	snprintf(bi->test, sizeof(bi->test), "%s",
+		 vm->cfg.test ? vm->cfg.test : vm->cfg.initrd ? "" : "smp");
 	snprintf(bi->args, sizeof(bi->args), "%s", vm->cfg.append ? vm->cfg.append : "");
 	bi->nr_nodes = 1;
 	bi->node_base[0] = 0;

@@ -67,13 +67,18 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
 int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
 {
 	static struct kvm_cpuid2 *supported;
+	pthread_condattr_t attr;
 	int err;
 
 	v->vm = vm;
 	v->id = id;
 	v->fd = -1;
+	pthread_condattr_init(&attr);
+	/* halt waits for LAPIC timer deadlines, which are CLOCK_MONOTONIC */
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->wake, NULL);
+	pthread_cond_init(&v->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0)
 		return -errno;
