@@ -25,6 +25,7 @@ int cmd_run(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_coordinator(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* Options of `rackvm run`, shared by the one-process and the cluster paths. */
 struct run_opts {
@@ -33,6 +34,7 @@ struct run_opts {
 	unsigned int vcpus;
 	uint64_t mem;
 	unsigned int seconds;
+	unsigned int timeout;	/* seconds; 0 = none */
 	unsigned int nodes;	/* 0: one process, no coordinator */
 	const char *provider; /* data-plane provider for --nodes */
 	bool verbose;

@@ -23,6 +23,8 @@ static const char run_usage[] =
 	"  --mem SIZE            guest RAM, e.g. 256M, 2G (default 256M)\n"
 	"  --test NAME           guest test to run (testos: smp ipi timer mem coherence exits)\n"
 	"  --seconds S           run time for timed tests (timer, coherence)\n"
+	"  --timeout S           stop a guest that has not powered off after S seconds\n"
+	"                        and show where every vCPU was (default: no limit)\n"
 	"  --kernel FILE         guest kernel (default: the built testos / Linux image)\n"
 	"  --initrd FILE         testos: a static ELF program to run; linux: an initramfs\n"
 	"  --append TEXT         testos: test arguments; linux: kernel command line\n"
@@ -79,7 +81,7 @@ static int bad(const char *opt, const char *val, const char *want)
 }
 
 enum { OPT_GUEST = 256, OPT_VCPUS, OPT_MEM, OPT_TEST, OPT_SECONDS, OPT_KERNEL,
-       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP };
+       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP };
 
 static const struct option run_options[] = {
 	{"guest", required_argument, NULL, OPT_GUEST},
@@ -91,6 +93,7 @@ static const struct option run_options[] = {
 	{"initrd", required_argument, NULL, OPT_INITRD},
 	{"append", required_argument, NULL, OPT_APPEND},
 	{"nodes", required_argument, NULL, OPT_NODES},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"provider", required_argument, NULL, OPT_PROVIDER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -122,6 +125,10 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 	case OPT_SECONDS:
 		if (parse_uint(arg, &o->seconds) || o->seconds > 86400)
 			return bad("--seconds", arg, "give 0..86400");
+		return -1;
+	case OPT_TIMEOUT:
+		if (parse_uint(arg, &o->timeout) || o->timeout > 864000)
+			return bad("--timeout", arg, "give seconds, 0..864000");
 		return -1;
 	case OPT_NODES:
 		if (parse_uint(arg, &o->nodes) || !o->nodes || o->nodes > 256)
@@ -185,7 +192,8 @@ static int run_one(const struct run_opts *o)
 		.nr_vcpus = o->vcpus, .mem_size = o->mem,
 		.guest = strcmp(o->guest, "linux") ? VM_GUEST_TESTOS : VM_GUEST_LINUX,
 		.kernel = o->kernel, .initrd = o->initrd, .append = o->append,
-		.test = o->test, .seconds = o->seconds, .verbose = o->verbose,
+		.test = o->test, .seconds = o->seconds, .timeout_s = o->timeout,
+		.verbose = o->verbose,
 	};
 	struct vm_result res;
 	struct vm *vm;

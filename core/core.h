@@ -30,6 +30,7 @@ struct vm_config {
 	const char *append; /* testos: args; Linux: the kernel command line */
 	const char *test;   /* the guest test to run */
 	unsigned int seconds;
+	unsigned int timeout_s; /* stop the run after this long; 0 = never */
 	bool verbose;
 	FILE *console; /* where the UART's output goes; stdout if NULL */
 };

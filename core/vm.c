@@ -171,6 +171,7 @@ static int vm_create_vcpus(struct vm *vm)
 
 int vm_create(const struct vm_config *cfg, struct vm **out)
 {
+	pthread_condattr_t attr;
 	struct vm *vm;
 	int err;
 
@@ -182,7 +183,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	vm->mem.fd = -1;
 	vm->nr_vcpus = cfg->nr_vcpus;
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->stopped, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->stopped, &attr);
+	pthread_condattr_destroy(&attr);
 	if (!vm->cfg.console)
 		vm->cfg.console = stdout;
 	ioapic_init(&vm->ioapic, &vm_ioapic_ops, vm);
@@ -249,6 +253,44 @@ void vm_power_off(struct vm *vm, int status)
 	vm_stop(vm, NULL);
 }
 
+/* Until the VM stops, or its --timeout passes. */
+static void vm_wait(struct vm *vm)
+{
+	uint64_t deadline = vm->cfg.timeout_s ? vm_now_ns() + vm->cfg.timeout_s * 1000000000ULL
+					      : 0;
+	struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ULL),
+			      .tv_nsec = (long)(deadline % 1000000000ULL)};
+	bool timed_out = false;
+
+	pthread_mutex_lock(&vm->lock);
+	while (!atomic_load(&vm->stopping) && !timed_out) {
+		if (deadline)
+			timed_out = pthread_cond_timedwait(&vm->stopped, &vm->lock, &ts) ==
+				    ETIMEDOUT;
+		else
+			pthread_cond_wait(&vm->stopped, &vm->lock);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (timed_out)
+		vm_stop(vm, "the guest did not power off within --timeout %u s",
+			vm->cfg.timeout_s);
+}
+
+/* Where every vCPU was when the run stopped (the threads have ended). */
+static void vm_dump_vcpus(struct vm *vm, FILE *f)
+{
+	static const char *const modes[] = {"waiting for SIPI", "running", "halted"};
+	char where[256];
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		vcpu_describe(v, where, sizeof(where));
+		fprintf(f, "rackvm: vCPU %u %s, %llu exits: %s\n", i, modes[v->mode],
+			(unsigned long long)v->stats.exits, where);
+	}
+}
+
 int vm_run(struct vm *vm, struct vm_result *res)
 {
 	unsigned int started = 0;
@@ -261,9 +303,12 @@ int vm_run(struct vm *vm, struct vm_result *res)
 	}
 	if (err)
 		vm_stop(vm, "cannot start vCPU thread: %s", strerror(-err));
+	vm_wait(vm);
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(vm->vcpus[i].thread, NULL);
 	uart_flush(&vm->uart);
+	if (vm->result.error[0])
+		vm_dump_vcpus(vm, stderr);
 	pthread_mutex_lock(&vm->lock);
 	*res = vm->result;
 	pthread_mutex_unlock(&vm->lock);
