@@ -120,6 +120,28 @@ static bool tb_have_fi_pingpong(void)
 	return false;
 }
 
+/* Until something listens on 127.0.0.1:@port (from /proc/net/tcp, without
+ * connecting: fi_pingpong's server takes the first connection as its peer). */
+static bool tb_wait_listen(int port, int timeout_ms)
+{
+	char line[256], want[32];
+
+	snprintf(want, sizeof(want), ":%04X 00000000:0000 0A", port);
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		FILE *f = fopen("/proc/net/tcp", "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, want) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 double tb_fi_pingpong(const struct tb_opts *o, size_t size, char *why, size_t why_len)
 {
 	int port = tb_free_port(), pfd[2], st, ret;
@@ -135,7 +157,14 @@ double tb_fi_pingpong(const struct tb_opts *o, size_t size, char *why, size_t wh
 		return -1;
 	fflush(NULL);
 	server = tb_spawn(o, 1, "-B", port, size, false, -1);
-	usleep(300000); /* let the server listen */
+	if (!tb_wait_listen(port, TB_REF_TIMEOUT_MS)) {
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+		close(pfd[0]);
+		close(pfd[1]);
+		snprintf(why, why_len, "fi_pingpong's server never listened on port %d", port);
+		return -1;
+	}
 	client = tb_spawn(o, 0, "-P", port, size, true, pfd[1]);
 	close(pfd[1]);
 	ret = tb_collect(pfd[0], out, sizeof(out));
