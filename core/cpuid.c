@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <asm/kvm_para.h>
+
 #include "core/cpuid.h"
 
 #define CPUID_SUPPORTED_START 64
@@ -137,9 +139,23 @@ static void fix_amd_ext_apic(struct kvm_cpuid_entry2 *e, const struct topo *t)
 	e->ecx &= ~0x7ffU;				    /* node 0, one node */
 }
 
+/*
+ * KVM paravirtual features that need KVM's in-kernel LAPIC (PV EOI, PV
+ * unhalt/kick, PV send-IPI and sched-yield hypercalls, async page faults'
+ * "page ready" interrupt): rackvm's LAPIC is in user space, so they go.
+ */
+#define KVM_PV_NEEDS_KERNEL_LAPIC                                                       \
+	((1U << KVM_FEATURE_ASYNC_PF) | (1U << KVM_FEATURE_PV_EOI) |                   \
+	 (1U << KVM_FEATURE_PV_UNHALT) | (1U << KVM_FEATURE_PV_SEND_IPI) |             \
+	 (1U << KVM_FEATURE_PV_SCHED_YIELD) | (1U << KVM_FEATURE_ASYNC_PF_INT) |       \
+	 (1U << KVM_FEATURE_ASYNC_PF_VMEXIT))
+
 static void fix_entry(struct kvm_cpuid_entry2 *e, const struct topo *t)
 {
 	switch (e->function) {
+	case KVM_CPUID_FEATURES:
+		e->eax &= ~KVM_PV_NEEDS_KERNEL_LAPIC;
+		break;
 	case 0x1:
 		fix_leaf1(e, t);
 		break;

@@ -10,8 +10,10 @@
  * EDX = x2APIC id = APIC id), 0x80000008 ECX (AMD core count) and
  * 0x8000001E (AMD extended APIC id). Features: x2APIC is hidden (rackvm's
  * LAPIC is xAPIC only), TSC-deadline and the hypervisor bit are shown; the
- * KVM paravirtual leaves (0x40000000..) pass through as KVM offers them, so
- * kvmclock, async page faults etc. are visible.
+ * KVM paravirtual leaves (0x40000000..) pass through as KVM offers them, less
+ * the features that need KVM's in-kernel LAPIC (PV EOI/unhalt/send-IPI/
+ * sched-yield, async page faults), so kvmclock, steal time and PV TLB flush
+ * are visible.
  *
  * PVM quirk: a PVM host ignores KVM_SET_CPUID2 for what the guest sees; the
  * guest reads the host's CPUID (PROBES.md). The table still matters for

@@ -22,11 +22,13 @@ static const char cmdline_base[] = "console=ttyS0 panic=-1 reboot=acpi";
 
 /*
  * PVM only (docs/pvm.md): the guest sees the host's CPUID, so features KVM's
- * emulator cannot run in ring 0 go off here; and every emulated instruction
- * costs ~1 us, so skip what a boot can do without.
+ * emulator cannot run in ring 0 go off here, and so do the KVM PV features
+ * (nopv) whose hypercalls need KVM's in-kernel LAPIC — rackvm hides them in
+ * CPUID elsewhere. Every emulated instruction costs ~1 us: skip what a boot
+ * can do without.
  */
 static const char cmdline_pvm[] =
-	"earlyprintk=serial,ttyS0 noxsave nokaslr nox2apic tsc=reliable lpj=5000000 "
+	"earlyprintk=serial,ttyS0 nopv noxsave nokaslr nox2apic tsc=reliable lpj=5000000 "
 	"no_timer_check mitigations=off nowatchdog rcupdate.rcu_cpu_stall_suppress=1 "
 	"pci=off dis_ucode_ldr "
 	"clearcpuid=smap,fsgsbase,pcid,invpcid,cx16,rdpid,pku,ospke,popcnt";
