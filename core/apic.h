@@ -78,6 +78,9 @@ struct lapic_ops {
 	void (*eoi_level)(void *ctx, uint8_t vector);
 	/* Host CLOCK_MONOTONIC now, in ns (tests pass a fake clock). */
 	uint64_t (*now_ns)(void *ctx);
+	/* LDR or DFR changed (also on INIT): peers mirror it to route logical
+	 * destinations to this CPU. Optional. */
+	void (*logical_changed)(void *ctx, uint32_t ldr, uint32_t dfr);
 };
 
 /*
@@ -135,6 +138,9 @@ void lapic_reset(struct lapic *l);
 uint32_t lapic_mmio_read(struct lapic *l, uint32_t offset);
 void lapic_mmio_write(struct lapic *l, uint32_t offset, uint32_t value);
 
+/* A mirror of a LAPIC that runs on another node: its logical destination
+ * registers, so messages can be routed to it from here. */
+void lapic_set_logical(struct lapic *l, uint32_t ldr, uint32_t dfr);
 /* Does @irq name this LAPIC (physical, logical flat/cluster, shorthand)? */
 bool lapic_match_dest(struct lapic *l, const struct apic_irq *irq);
 /* Accept a message already routed here. True: the vCPU must be kicked. */

@@ -21,6 +21,19 @@ enum vm_guest_kind {
 	VM_GUEST_LINUX,
 };
 
+/*
+ * A VM spread over nodes: this node runs the vCPUs placed on it, the others
+ * are mirrors. Messages to other nodes (core/wire.h) leave through @send;
+ * what arrives goes to vm_remote_msg(). Devices (console, power, IOAPIC)
+ * live on node 0; vCPU 0, the BSP, must be placed there.
+ */
+struct vm_remote_ops {
+	/* Send a VMW_* message to @node; called from any thread. 0 or -errno. */
+	int (*send)(void *ctx, uint32_t node, uint16_t type, const void *msg, size_t len);
+};
+
+#define VM_MAX_NODES 64
+
 struct vm_config {
 	unsigned int nr_vcpus;
 	uint64_t mem_size;
@@ -33,6 +46,17 @@ struct vm_config {
 	unsigned int timeout_s; /* stop the run after this long; 0 = never */
 	bool verbose;
 	FILE *console; /* where the UART's output goes; stdout if NULL */
+
+	/* Multi-node (all zero: one node owning everything). */
+	uint32_t node_id;
+	uint32_t nr_nodes;
+	const uint8_t *vcpu_node;  /* node of each vCPU, nr_vcpus entries */
+	const uint64_t *node_mem;  /* RAM homed on each node, in order; sums to mem_size */
+	bool numa_off;		   /* present one flat node to the guest */
+	void *mem_host;		   /* RAM mapped by someone else (the DSM's guest view) */
+	int mem_fd;		   /* ... and its memfd; ignored when mem_host is NULL */
+	const struct vm_remote_ops *remote;
+	void *remote_ctx;
 };
 
 /* How a run ended. */
@@ -57,7 +81,11 @@ int vm_run(struct vm *vm, struct vm_result *res);
 void vm_request_stop(struct vm *vm, const char *why);
 void vm_destroy(struct vm *vm);
 
-/* 0 if the run passed: powered off, status 0, >=1 result, none failed. */
+/* A VMW_* message from node @src (core/wire.h). Malformed ones are dropped
+ * with a logged reason: -EPROTO. */
+int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *msg, size_t len);
+
+/* The run passed: powered off, status 0, >= 1 result, none failed. */
 bool vm_result_passed(const struct vm_result *res);
 
 #endif

@@ -7,8 +7,10 @@
 #include <sched.h>
 #include <string.h>
 
-#include "guest-images/testos/abi.h"
+#include "core/acpi.h"
 #include "core/vmm.h"
+#include "core/wire.h"
+#include "guest-images/testos/abi.h"
 
 static uint64_t load_le(const uint8_t *d, unsigned int size)
 {
@@ -56,7 +58,23 @@ static void platform_port(struct vcpu *v, uint16_t port, bool write, uint8_t *da
 	}
 }
 
+static bool is_device_port(uint16_t port)
+{
+	return (port >= RACKVM_PORT_COM1 && port < RACKVM_PORT_COM1 + 8) ||
+	       port == RACKVM_PORT_EXIT || (port >= ACPI_PM1A_EVT_PORT &&
+					    port < ACPI_PM_TMR_PORT + ACPI_PM_TMR_LEN) ||
+	       port == ACPI_RESET_PORT;
+}
+
 int vm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data, unsigned int size)
+{
+	if (v->vm->node_id != VM_DEVICE_NODE && is_device_port(port))
+		return remote_io(v, VMW_IO_PIO, port, write, data, size);
+	return vm_device_pio(v, port, write, data, size);
+}
+
+int vm_device_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data,
+		  unsigned int size)
 {
 	struct vm *vm = v->vm;
 
@@ -107,8 +125,18 @@ static int apic_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data,
 
 int vm_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data, unsigned int size)
 {
-	if ((gpa >= LAPIC_BASE && gpa < LAPIC_BASE + LAPIC_SIZE) ||
-	    (gpa >= IOAPIC_BASE && gpa < IOAPIC_BASE + IOAPIC_SIZE))
+	if (gpa >= LAPIC_BASE && gpa < LAPIC_BASE + LAPIC_SIZE)
+		return apic_mmio(v, gpa, write, data, size); /* every vCPU has its own */
+	if (v->vm->node_id != VM_DEVICE_NODE && gpa >= IOAPIC_BASE &&
+	    gpa < IOAPIC_BASE + IOAPIC_SIZE)
+		return remote_io(v, VMW_IO_MMIO, gpa, write, data, size);
+	return vm_device_mmio(v, gpa, write, data, size);
+}
+
+int vm_device_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data,
+		   unsigned int size)
+{
+	if (gpa >= IOAPIC_BASE && gpa < IOAPIC_BASE + IOAPIC_SIZE)
 		return apic_mmio(v, gpa, write, data, size);
 	unassigned(v, "MMIO", gpa, write, data, size);
 	return 0;

@@ -10,14 +10,48 @@
 
 #include "core/vmm.h"
 
-static void deliver_to(struct vcpu *v, const struct apic_irq *irq)
+/* Per-node bitmaps of the vCPUs a message must reach on other nodes. */
+struct remote_targets {
+	uint8_t map[VM_MAX_NODES][32];
+	uint64_t nodes; /* bit n: map[n] is not empty */
+};
+
+static void deliver_to(struct vcpu *v, const struct apic_irq *irq,
+		       struct remote_targets *rt)
 {
+	if (!v->local) {
+		uint32_t node = v->vm->vcpu_node[v->id];
+
+		rt->map[node][v->id / 8] |= (uint8_t)(1u << (v->id % 8));
+		rt->nodes |= 1ULL << node;
+		return;
+	}
 	if (lapic_accept(&v->lapic, irq))
 		vcpu_kick(v);
 }
 
+static void send_remote(struct vm *vm, const struct apic_irq *irq,
+			const struct remote_targets *rt)
+{
+	for (uint32_t n = 0; n < vm->nr_nodes && rt->nodes; n++)
+		if (rt->nodes & (1ULL << n))
+			remote_send_irq(vm, n, irq, rt->map[n]);
+}
+
+/* A message from another node, for the local vCPUs in @targets. */
+void irq_deliver_local(struct vm *vm, const struct apic_irq *irq, const uint8_t targets[32])
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->local && (targets[i / 8] & (1u << (i % 8))) &&
+		    lapic_accept(&v->lapic, irq))
+			vcpu_kick(v);
+	}
+}
+
 /* Lowest priority: the matching LAPIC with the lowest arbitration priority. */
-static void deliver_lowest(struct vm *vm, const struct apic_irq *irq)
+static struct vcpu *pick_lowest(struct vm *vm, const struct apic_irq *irq)
 {
 	struct vcpu *best = NULL;
 	uint8_t best_prio = 0xff;
@@ -28,28 +62,37 @@ static void deliver_lowest(struct vm *vm, const struct apic_irq *irq)
 
 		if (!lapic_match_dest(&v->lapic, irq))
 			continue;
-		prio = lapic_arb_priority(&v->lapic);
+		/* a mirror's priority is unknown here: prefer local CPUs */
+		prio = v->local ? lapic_arb_priority(&v->lapic) : 0xfe;
 		if (!best || prio < best_prio) {
 			best = v;
 			best_prio = prio;
 		}
 	}
-	if (best)
-		deliver_to(best, irq);
+	return best;
 }
 
 void irq_deliver(struct vm *vm, const struct apic_irq *irq)
 {
+	struct remote_targets rt;
+	struct vcpu *v;
+
 	/* INIT level de-assert carries no event for an xAPIC. */
 	if (irq->delivery == APIC_DM_INIT && !irq->level && irq->trigger)
 		return;
+	rt.nodes = 0;
+	if (vm_is_multinode(vm))
+		memset(rt.map, 0, sizeof(rt.map));
 	if (irq->delivery == APIC_DM_LOWEST && irq->shorthand == APIC_SH_NONE) {
-		deliver_lowest(vm, irq);
-		return;
+		v = pick_lowest(vm, irq);
+		if (v)
+			deliver_to(v, irq, &rt);
+	} else {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			if (lapic_match_dest(&vm->vcpus[i].lapic, irq))
+				deliver_to(&vm->vcpus[i], irq, &rt);
 	}
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (lapic_match_dest(&vm->vcpus[i].lapic, irq))
-			deliver_to(&vm->vcpus[i], irq);
+	send_remote(vm, irq, &rt);
 }
 
 static void lapic_send_ipi(void *ctx, const struct apic_irq *irq)
@@ -80,7 +123,18 @@ static void lapic_eoi_level(void *ctx, uint8_t vector)
 {
 	struct vcpu *v = ctx;
 
-	ioapic_eoi(&v->vm->ioapic, vector);
+	if (v->vm->node_id == VM_DEVICE_NODE)
+		ioapic_eoi(&v->vm->ioapic, vector);
+	else
+		remote_send_eoi(v->vm, vector);
+}
+
+static void lapic_logical_changed(void *ctx, uint32_t ldr, uint32_t dfr)
+{
+	struct vcpu *v = ctx;
+
+	if (v->local && vm_is_multinode(v->vm))
+		remote_send_logical(v, ldr, dfr);
 }
 
 static uint64_t lapic_now(void *ctx)
@@ -94,6 +148,7 @@ const struct lapic_ops vcpu_lapic_ops = {
 	.timer_changed = lapic_timer_changed,
 	.eoi_level = lapic_eoi_level,
 	.now_ns = lapic_now,
+	.logical_changed = lapic_logical_changed,
 };
 
 static void ioapic_deliver(void *ctx, const struct apic_irq *irq)

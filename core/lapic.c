@@ -66,6 +66,15 @@ void lapic_notes_flush(struct lapic *l, const struct lapic_notes *n)
 		ops->eoi_level(l->ctx, n->eoi_vector);
 	if (n->timer && ops->timer_changed)
 		ops->timer_changed(l->ctx, n->deadline_ns);
+	if (n->logical && ops->logical_changed)
+		ops->logical_changed(l->ctx, n->ldr, n->dfr);
+}
+
+static void __lapic_note_logical(struct lapic *l, struct lapic_notes *n)
+{
+	n->logical = true;
+	n->ldr = l->s.ldr;
+	n->dfr = l->s.dfr;
 }
 
 /* ---- life cycle ---- */
@@ -80,6 +89,7 @@ void __lapic_reset_regs(struct lapic *l, struct lapic_notes *n)
 	memset(s, 0, sizeof(*s));
 	s->id = id;
 	s->dfr = 0xFFFFFFFF;
+	__lapic_note_logical(l, n);
 	s->svr = 0xFF;
 	for (int i = 0; i < LAPIC_MAX_LVT; i++)
 		s->lvt[i] = LVT_MASKED;
@@ -291,9 +301,11 @@ static bool __lapic_write(struct lapic *l, uint32_t off, uint32_t val, uint64_t 
 		break;
 	case REG_LDR:
 		s->ldr = val & 0xFF000000;
+		__lapic_note_logical(l, n);
 		break;
 	case REG_DFR:
 		s->dfr = (val & 0xF0000000) | DFR_RESERVED;
+		__lapic_note_logical(l, n);
 		break;
 	case REG_SVR:
 		__lapic_write_svr(l, val);
@@ -354,4 +366,12 @@ void lapic_mmio_write(struct lapic *l, uint32_t offset, uint32_t value)
 		__lapic_error(l, ESR_ILLEGAL_REGISTER);
 	pthread_mutex_unlock(&l->lock);
 	lapic_notes_flush(l, &n);
+}
+
+void lapic_set_logical(struct lapic *l, uint32_t ldr, uint32_t dfr)
+{
+	pthread_mutex_lock(&l->lock);
+	l->s.ldr = ldr & 0xFF000000;
+	l->s.dfr = (dfr & 0xF0000000) | DFR_RESERVED;
+	pthread_mutex_unlock(&l->lock);
 }

@@ -56,6 +56,8 @@ struct lapic_notes {
 	uint8_t eoi_vector;
 	bool timer;
 	uint64_t deadline_ns;
+	bool logical; /* LDR or DFR changed */
+	uint32_t ldr, dfr;
 };
 
 /* Host time from ops->now_ns (CLOCK_MONOTONIC without one); call unlocked. */

@@ -43,21 +43,41 @@ static int linux_cmdline(struct vm *vm, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
 }
 
+/* A node's home range of the memfd as guest-physical ranges (split at the hole). */
+static void acpi_node_ranges(struct vm *vm, struct acpi_config *cfg, uint32_t node,
+			     uint64_t off, uint64_t size)
+{
+	uint64_t low = vm->mem.low_size;
+
+	if (off < low) {
+		uint64_t n = size < low - off ? size : low - off;
+
+		cfg->range[cfg->nr_ranges++] =
+			(struct acpi_mem_range){.base = off, .size = n, .node = node};
+		off += n;
+		size -= n;
+	}
+	if (size)
+		cfg->range[cfg->nr_ranges++] = (struct acpi_mem_range){
+			.base = gmem_gpa_of(&vm->mem, off), .size = size, .node = node};
+}
+
 static int linux_acpi(struct vm *vm, uint64_t *rsdp)
 {
-	struct acpi_config cfg = {.nr_cpus = vm->nr_vcpus, .nr_nodes = 1, .numa = true};
+	bool numa = !vm->cfg.numa_off && vm->nr_nodes > 1;
+	struct acpi_config cfg = {.nr_cpus = vm->nr_vcpus, .nr_nodes = numa ? vm->nr_nodes : 1,
+				  .numa = !vm->cfg.numa_off};
 	void *area = gmem_ptr(&vm->mem, ACPI_AREA_GPA, ACPI_AREA_LEN);
 	struct acpi_tables out;
 	int err;
 
 	if (!area)
 		return -ERANGE;
-	cfg.range[cfg.nr_ranges++] = (struct acpi_mem_range){
-		.base = 0, .size = vm->mem.low_size, .node = 0};
-	if (vm->mem.size > vm->mem.low_size)
-		cfg.range[cfg.nr_ranges++] = (struct acpi_mem_range){
-			.base = GMEM_HIGH_START, .size = vm->mem.size - vm->mem.low_size,
-			.node = 0};
+	for (uint32_t n = 0; n < cfg.nr_nodes; n++)
+		acpi_node_ranges(vm, &cfg, n, numa ? vm->node_base[n] : 0,
+				 numa ? vm->node_size[n] : vm->mem.size);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		cfg.cpu_node[i] = numa ? vm->vcpu_node[i] : 0;
 	err = acpi_build(area, ACPI_AREA_LEN, ACPI_AREA_GPA, &cfg, &out);
 	if (err)
 		return err;

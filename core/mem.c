@@ -7,12 +7,31 @@
 
 #include "core/mem.h"
 
+static void gmem_layout(struct guest_mem *gm, uint64_t size)
+{
+	gm->size = size;
+	gm->low_size = size < GMEM_HOLE_START ? size : GMEM_HOLE_START;
+}
+
+void gmem_init_external(struct guest_mem *gm, void *host, int fd, uint64_t size)
+{
+	gmem_layout(gm, size);
+	gm->host = host;
+	gm->fd = fd;
+	gm->external = true;
+}
+
+uint64_t gmem_gpa_of(const struct guest_mem *gm, uint64_t off)
+{
+	return off < gm->low_size ? off : GMEM_HIGH_START + (off - gm->low_size);
+}
+
 int gmem_init(struct guest_mem *gm, uint64_t size)
 {
 	int err;
 
-	gm->size = size;
-	gm->low_size = size < GMEM_HOLE_START ? size : GMEM_HOLE_START;
+	gmem_layout(gm, size);
+	gm->external = false;
 	gm->fd = memfd_create("rackvm-ram", MFD_CLOEXEC);
 	if (gm->fd < 0)
 		return -errno;
@@ -36,6 +55,10 @@ err_close_fd:
 
 void gmem_destroy(struct guest_mem *gm)
 {
+	if (gm->external) {
+		gm->host = NULL;
+		return;
+	}
 	if (gm->host && gm->host != MAP_FAILED)
 		munmap(gm->host, gm->size);
 	if (gm->fd >= 0)

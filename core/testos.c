@@ -103,6 +103,25 @@ static int testos_load_initrd(struct vm *vm, struct testos_bootinfo *bi)
 	return 0;
 }
 
+/* One NUMA node per rackvm node (a range that spans the hole is given as
+ * one span of guest-physical addresses), unless --numa off. */
+static void testos_numa(struct vm *vm, struct testos_bootinfo *bi)
+{
+	bool numa = !vm->cfg.numa_off && vm->nr_nodes > 1;
+
+	bi->nr_nodes = numa ? vm->nr_nodes : 1;
+	for (uint32_t n = 0; n < bi->nr_nodes; n++) {
+		uint64_t base = numa ? vm->node_base[n] : 0;
+		uint64_t size = numa ? vm->node_size[n] : vm->mem.size;
+		uint64_t gpa = gmem_gpa_of(&vm->mem, base);
+
+		bi->node_base[n] = gpa;
+		bi->node_size[n] = gmem_gpa_of(&vm->mem, base + size - 1) + 1 - gpa;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		bi->cpu_node[i] = numa ? vm->vcpu_node[i] : 0;
+}
+
 static int testos_bootinfo(struct vm *vm)
 {
 	struct testos_bootinfo *bi = gmem_ptr(&vm->mem, TESTOS_BOOTINFO, sizeof(*bi));
@@ -120,9 +139,7 @@ static int testos_bootinfo(struct vm *vm)
 	snprintf(bi->test, sizeof(bi->test), "%s",
 		 vm->cfg.test ? vm->cfg.test : vm->cfg.initrd ? "" : "smp");
 	snprintf(bi->args, sizeof(bi->args), "%s", vm->cfg.append ? vm->cfg.append : "");
-	bi->nr_nodes = 1;
-	bi->node_base[0] = 0;
-	bi->node_size[0] = vm->mem.size;
+	testos_numa(vm, bi);
 	if (vm->cfg.initrd)
 		return testos_load_initrd(vm, bi);
 	return 0;

@@ -112,9 +112,12 @@ static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size
 static int vm_setup_memory(struct vm *vm)
 {
 	struct guest_mem *gm = &vm->mem;
-	int err;
+	int err = 0;
 
-	err = gmem_init(gm, vm->cfg.mem_size);
+	if (vm->cfg.mem_host)
+		gmem_init_external(gm, vm->cfg.mem_host, vm->cfg.mem_fd, vm->cfg.mem_size);
+	else
+		err = gmem_init(gm, vm->cfg.mem_size);
 	if (err) {
 		fprintf(stderr, "rackvm: cannot allocate %llu MiB of guest memory: %s\n",
 			(unsigned long long)(vm->cfg.mem_size >> 20), strerror(-err));
@@ -169,6 +172,40 @@ static int vm_create_vcpus(struct vm *vm)
 	return 0;
 }
 
+/* Placement and memory homes; one node owning everything by default. */
+static int vm_setup_nodes(struct vm *vm)
+{
+	const struct vm_config *c = &vm->cfg;
+	uint64_t base = 0;
+
+	vm->node_id = c->node_id;
+	vm->nr_nodes = c->nr_nodes ? c->nr_nodes : 1;
+	if (vm->nr_nodes > VM_MAX_NODES || vm->node_id >= vm->nr_nodes) {
+		fprintf(stderr, "rackvm: node %u of %u: at most %u nodes\n", vm->node_id,
+			vm->nr_nodes, VM_MAX_NODES);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		vm->vcpu_node[i] = c->vcpu_node ? c->vcpu_node[i] : (uint8_t)vm->node_id;
+		if (vm->vcpu_node[i] >= vm->nr_nodes || (!i && vm->vcpu_node[i] != 0)) {
+			fprintf(stderr, "rackvm: vCPU %u placed on node %u: bad placement "
+				"(vCPU 0 must be on node 0)\n", i, vm->vcpu_node[i]);
+			return -EINVAL;
+		}
+	}
+	for (unsigned int n = 0; n < vm->nr_nodes; n++) {
+		vm->node_base[n] = base;
+		vm->node_size[n] = c->node_mem ? c->node_mem[n] : c->mem_size;
+		base += vm->node_size[n];
+	}
+	if (base != c->mem_size) {
+		fprintf(stderr, "rackvm: node memory adds up to %llu bytes, not --mem\n",
+			(unsigned long long)base);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vm_create(const struct vm_config *cfg, struct vm **out)
 {
 	pthread_condattr_t attr;
@@ -182,6 +219,11 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->mem.fd = -1;
 	vm->nr_vcpus = cfg->nr_vcpus;
+	err = vm_setup_nodes(vm);
+	if (err) {
+		free(vm);
+		return err;
+	}
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -220,9 +262,31 @@ int vm_load(struct vm *vm)
 	}
 }
 
+/* Returns true the first time: the caller tells the other nodes. */
+static bool __vm_set_stopping(struct vm *vm)
+{
+	bool first = !atomic_exchange(&vm->stopping, true);
+
+	pthread_cond_broadcast(&vm->stopped);
+	return first;
+}
+
+static void vm_kick_all(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		vcpu_kick(v);
+		pthread_mutex_lock(&v->lock); /* a vCPU waiting for forwarded I/O */
+		pthread_cond_broadcast(&v->wake);
+		pthread_mutex_unlock(&v->lock);
+	}
+}
+
 void vm_stop(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
+	bool first;
 
 	pthread_mutex_lock(&vm->lock);
 	if (fmt && !vm->result.error[0] && !vm->result.powered_off) {
@@ -230,11 +294,26 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 		vsnprintf(vm->result.error, sizeof(vm->result.error), fmt, ap);
 		va_end(ap);
 	}
-	atomic_store(&vm->stopping, true);
-	pthread_cond_broadcast(&vm->stopped);
+	first = __vm_set_stopping(vm);
 	pthread_mutex_unlock(&vm->lock);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
+	if (first && vm_is_multinode(vm))
+		remote_send_stop(vm);
+	vm_kick_all(vm);
+}
+
+void vm_stop_remote(struct vm *vm, const struct vm_result *res)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->result.powered_off && !vm->result.error[0]) {
+		bool passed = vm->result.passed, failed = vm->result.failed;
+
+		vm->result = *res;
+		vm->result.passed += passed; /* the console's node counted them */
+		vm->result.failed += failed;
+	}
+	__vm_set_stopping(vm);
+	pthread_mutex_unlock(&vm->lock);
+	vm_kick_all(vm);
 }
 
 void vm_request_stop(struct vm *vm, const char *why)
@@ -285,6 +364,8 @@ static void vm_dump_vcpus(struct vm *vm, FILE *f)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
+		if (!v->local)
+			continue;
 		vcpu_describe(v, where, sizeof(where));
 		fprintf(f, "rackvm: vCPU %u %s, %llu exits: %s\n", i, modes[v->mode],
 			(unsigned long long)v->stats.exits, where);
@@ -293,19 +374,19 @@ static void vm_dump_vcpus(struct vm *vm, FILE *f)
 
 int vm_run(struct vm *vm, struct vm_result *res)
 {
-	unsigned int started = 0;
 	int err = 0;
 
 	for (unsigned int i = 0; i < vm->nr_vcpus && !err; i++) {
+		if (!vm->vcpus[i].local)
+			continue;
 		err = vcpu_start(&vm->vcpus[i]);
-		if (!err)
-			started++;
 	}
 	if (err)
 		vm_stop(vm, "cannot start vCPU thread: %s", strerror(-err));
 	vm_wait(vm);
-	for (unsigned int i = 0; i < started; i++)
-		pthread_join(vm->vcpus[i].thread, NULL);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
 	uart_flush(&vm->uart);
 	if (vm->result.error[0])
 		vm_dump_vcpus(vm, stderr);

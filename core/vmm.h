@@ -51,8 +51,15 @@ struct vcpu {
 	pthread_mutex_t lock;	      /* guards mode and the halt wait */
 	pthread_cond_t wake;
 	enum vcpu_mode mode;
+	bool local; /* runs on this node; else a mirror of one that runs elsewhere */
 	struct vcpu_stats stats;
+	/* a forwarded device access in flight (guarded by lock) */
+	uint64_t io_seq;
+	bool io_done;
+	uint64_t io_data;
 };
+
+#define VM_DEVICE_NODE 0 /* console, power, IOAPIC */
 
 struct vm {
 	struct vm_config cfg;
@@ -66,6 +73,9 @@ struct vm {
 	struct uart uart;
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
+	uint32_t node_id, nr_nodes;
+	uint8_t vcpu_node[VM_MAX_VCPUS];
+	uint64_t node_base[VM_MAX_NODES], node_size[VM_MAX_NODES]; /* memfd offsets */
 
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t stopped;
@@ -76,6 +86,8 @@ struct vm {
 
 /* vm.c */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A stop another node told us about: no echo back. */
+void vm_stop_remote(struct vm *vm, const struct vm_result *res);
 void vm_power_off(struct vm *vm, int status);
 uint64_t vm_now_ns(void);
 
@@ -96,12 +108,30 @@ void vcpu_describe(struct vcpu *v, char *buf, size_t len);
 extern const struct lapic_ops vcpu_lapic_ops;
 extern const struct ioapic_ops vm_ioapic_ops;
 void irq_deliver(struct vm *vm, const struct apic_irq *irq);
+/* A message another node routed to the local vCPUs in @targets. */
+void irq_deliver_local(struct vm *vm, const struct apic_irq *irq, const uint8_t targets[32]);
 /* Inject what the LAPIC has pending, if the vCPU can take it now. */
 int irq_inject_pending(struct vcpu *v);
+
+/* remote.c: messages to the vCPUs and devices of other nodes. */
+bool vm_is_multinode(const struct vm *vm);
+int remote_send_irq(struct vm *vm, uint32_t node, const struct apic_irq *irq,
+		    const uint8_t targets[32]);
+void remote_send_logical(struct vcpu *v, uint32_t ldr, uint32_t dfr);
+void remote_send_eoi(struct vm *vm, uint8_t vector);
+/* Forward a device access to VM_DEVICE_NODE and wait for its answer. */
+int remote_io(struct vcpu *v, int kind, uint64_t addr, bool write, uint8_t *data,
+	      unsigned int size);
+void remote_send_stop(struct vm *vm);
 
 /* io.c: port I/O and MMIO dispatch to devices. */
 int vm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data, unsigned int size);
 int vm_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data, unsigned int size);
+/* The devices themselves, on VM_DEVICE_NODE (also for forwarded accesses). */
+int vm_device_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data,
+		  unsigned int size);
+int vm_device_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data,
+		   unsigned int size);
 
 /* acpi_pm.c: true if @port is one of the ACPI fixed-hardware ports. */
 bool acpi_pm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data,
