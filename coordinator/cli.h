@@ -37,6 +37,9 @@ struct run_opts {
 	unsigned int timeout;	/* seconds; 0 = none */
 	unsigned int nodes;	/* 0: one process, no coordinator */
 	const char *provider; /* data-plane provider for --nodes */
+	const char *memory;   /* --nodes: "shared" or "dsm" */
+	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
+	bool numa_off;
 	bool verbose;
 };
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +32,31 @@ struct cluster {
 	char endpoint[64];
 	uint64_t t0, deadline; /* deadline: SIGKILL the group (0: none) */
 	bool interrupted;
+	const char *memory;    /* guest RAM: "shared" or "dsm" */
+	int shared_fd;	       /* "shared": the memfd every node inherits */
+	char shared_fd_str[16], secs[16], timeout[16];
 };
+
+/* The guest the nodes run, for the coordinator's Config. */
+static void cluster_vm_args(struct cluster *c, char **args, int *n)
+{
+	const struct run_opts *o = c->o;
+	const char *pairs[][2] = {
+		{"--guest", o->guest}, {"--test", o->test}, {"--kernel", o->kernel},
+		{"--initrd", o->initrd}, {"--append", o->append},
+		{"--memory", c->memory}, {"--numa", o->numa_off ? "off" : "on"},
+		{"--guest-seconds", c->secs}, {"--timeout", c->timeout},
+	};
+
+	snprintf(c->secs, sizeof(c->secs), "%u", o->seconds);
+	snprintf(c->timeout, sizeof(c->timeout), "%u", o->timeout);
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		if (!pairs[i][1])
+			continue;
+		args[(*n)++] = (char *)pairs[i][0];
+		args[(*n)++] = (char *)pairs[i][1];
+	}
+}
 
 static int cluster_spawn_coord(struct cluster *c)
 {
@@ -46,7 +71,8 @@ static int cluster_spawn_coord(struct cluster *c)
 	int n = 12;
 
 	snprintf(nodes, sizeof(nodes), "%u", c->o->nodes);
-	snprintf(secs, sizeof(secs), "%u", c->o->seconds);
+	/* with a guest, --seconds is the guest test's, not the cluster's */
+	snprintf(secs, sizeof(secs), "%u", c->o->mesh_only ? c->o->seconds : 0);
 	snprintf(hb, sizeof(hb), "%u", CLUSTER_HB_MS);
 	if (c->o->vcpus) {
 		snprintf(vcpus, sizeof(vcpus), "%u", c->o->vcpus);
@@ -58,6 +84,8 @@ static int cluster_spawn_coord(struct cluster *c)
 		args[n++] = "--mem";
 		args[n++] = mem;
 	}
+	if (!c->o->mesh_only)
+		cluster_vm_args(c, args, &n);
 	snprintf(c->ch[0].label, sizeof(c->ch[0].label), "coord");
 	return cluster_spawn(&c->ch[0], args, 0);
 }
@@ -74,6 +102,10 @@ static int cluster_spawn_nodes(struct cluster *c)
 		if (c->o->provider) {
 			args[n++] = "--provider";
 			args[n++] = (char *)c->o->provider;
+		}
+		if (c->shared_fd >= 0) {
+			args[n++] = "--shared-mem-fd";
+			args[n++] = c->shared_fd_str;
 		}
 		snprintf(c->ch[i].label, sizeof(c->ch[i].label), "node %u", i - 1);
 		ret = cluster_spawn(&c->ch[i], args, c->pgid);
@@ -150,10 +182,19 @@ static int cluster_summary(const struct cluster *c)
 	char how[96];
 
 	for (unsigned int i = 0; i < c->nr; i++)
-		ok = ok && WIFEXITED(c->ch[i].status) && !WEXITSTATUS(c->ch[i].status);
-	if (ok) {
+		ok = ok && WIFEXITED(c->ch[i].status) &&
+		     (!WEXITSTATUS(c->ch[i].status) ||
+		      (i == 0 && WEXITSTATUS(c->ch[i].status) == RACKVM_EXIT_GUEST_FAIL));
+	if (ok && c->o->mesh_only) {
 		printf("rackvm run: %u nodes, mesh healthy, %.2f s\n", c->o->nodes, secs);
 		return RACKVM_EXIT_OK;
+	}
+	if (ok) { /* the coordinator's status is the guest's verdict */
+		bool passed = !WEXITSTATUS(c->ch[0].status);
+
+		printf("rackvm run: %u nodes, the guest %s, %.2f s\n", c->o->nodes,
+		       passed ? "passed" : "FAILED", secs);
+		return passed ? RACKVM_EXIT_OK : RACKVM_EXIT_GUEST_FAIL;
 	}
 	printf("rackvm run: %u nodes, FAILED%s after %.2f s:", c->o->nodes,
 	       c->interrupted ? " (interrupted)" : "", secs);
@@ -165,13 +206,30 @@ static int cluster_summary(const struct cluster *c)
 	return RACKVM_EXIT_PEER;
 }
 
+/* --memory shared: one memfd of guest RAM that every node inherits. */
+static int cluster_shared_memory(struct cluster *c)
+{
+	c->memory = c->o->memory ? c->o->memory : "shared";
+	if (strcmp(c->memory, "shared"))
+		return 0;
+	c->shared_fd = memfd_create("rackvm-shared-ram", 0); /* inherited: no CLOEXEC */
+	if (c->shared_fd < 0 || ftruncate(c->shared_fd, (off_t)c->o->mem) < 0) {
+		fprintf(stderr, "rackvm run: cannot make %llu MiB of shared guest RAM: %s\n",
+			(unsigned long long)(c->o->mem >> 20), strerror(errno));
+		return -1;
+	}
+	snprintf(c->shared_fd_str, sizeof(c->shared_fd_str), "%d", c->shared_fd);
+	return 0;
+}
+
 int cluster_run(const struct run_opts *o, int argc, char **argv)
 {
 	struct cluster c = {.o = o, .nr = o->nodes + 1};
 	int ret, port;
 
-	(void)argc; /* the nodes do not run a guest yet: nothing to forward */
+	(void)argc; /* everything the nodes need travels in the Config */
 	(void)argv;
+	c.shared_fd = -1;
 	if (!o->nodes || o->nodes > CTL_MAX_NODES) {
 		fprintf(stderr, "rackvm run: --nodes %u is not in 1..%d\n", o->nodes,
 			CTL_MAX_NODES);
@@ -190,6 +248,10 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 	for (unsigned int i = 0; i < c.nr; i++) {
 		c.ch[i].out_fd = -1; /* not spawned: nothing to read or reap */
 		c.ch[i].exited = true;
+	}
+	if (!o->mesh_only && cluster_shared_memory(&c)) {
+		free(c.ch);
+		return RACKVM_EXIT_HOST;
 	}
 	ctl_catch_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);

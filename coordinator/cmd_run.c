@@ -30,6 +30,10 @@ static const char run_usage[] =
 	"  --append TEXT         testos: test arguments; linux: kernel command line\n"
 	"  --nodes N             spread the VM over N node processes on this box\n"
 	"  --provider P          data-plane provider with --nodes (tcp, shm)\n"
+	"  --memory shared|dsm   with --nodes: guest RAM kept coherent by the DSM, or\n"
+	"                        one memfd every node maps (one host only; default)\n"
+	"  --numa on|off         one NUMA node per rackvm node, or a flat machine\n"
+	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n";
 
@@ -81,7 +85,7 @@ static int bad(const char *opt, const char *val, const char *want)
 }
 
 enum { OPT_GUEST = 256, OPT_VCPUS, OPT_MEM, OPT_TEST, OPT_SECONDS, OPT_KERNEL,
-       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP };
+       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP };
 
 static const struct option run_options[] = {
 	{"guest", required_argument, NULL, OPT_GUEST},
@@ -94,6 +98,9 @@ static const struct option run_options[] = {
 	{"append", required_argument, NULL, OPT_APPEND},
 	{"nodes", required_argument, NULL, OPT_NODES},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"numa", required_argument, NULL, OPT_NUMA},
+	{"mesh-only", no_argument, NULL, OPT_MESH_ONLY},
 	{"provider", required_argument, NULL, OPT_PROVIDER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -134,6 +141,17 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 		if (parse_uint(arg, &o->nodes) || !o->nodes || o->nodes > 256)
 			return bad("--nodes", arg, "give 1..256");
 		return -1;
+	case OPT_MEMORY:
+		if (strcmp(arg, "shared") && strcmp(arg, "dsm"))
+			return bad("--memory", arg, "use shared or dsm");
+		o->memory = arg;
+		return -1;
+	case OPT_NUMA:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return bad("--numa", arg, "use on or off");
+		o->numa_off = !strcmp(arg, "off");
+		return -1;
+	case OPT_MESH_ONLY: o->mesh_only = true; return -1;
 	case OPT_TEST: o->test = arg; return -1;
 	case OPT_KERNEL: o->kernel = arg; return -1;
 	case OPT_INITRD: o->initrd = arg; return -1;
@@ -193,7 +211,7 @@ static int run_one(const struct run_opts *o)
 		.guest = strcmp(o->guest, "linux") ? VM_GUEST_TESTOS : VM_GUEST_LINUX,
 		.kernel = o->kernel, .initrd = o->initrd, .append = o->append,
 		.test = o->test, .seconds = o->seconds, .timeout_s = o->timeout,
-		.verbose = o->verbose,
+		.verbose = o->verbose, .numa_off = o->numa_off,
 	};
 	struct vm_result res;
 	struct vm *vm;

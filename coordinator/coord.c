@@ -57,12 +57,13 @@ static void coord_finish(struct coord *c)
 		rounds += c->nodes[i].rounds;
 	}
 	printf("rackvm coordinator: %u nodes, mesh healthy (%llu health-check rounds, "
-	       "slowest check %.1f ms), %.2f s\n",
+	       "slowest check %.1f ms), %.2f s%s\n",
 	       c->o->nodes, (unsigned long long)rounds, (double)max_check / 1000.0,
-	       (double)(ctl_now_ms() - c->t_begin) / 1000.0);
+	       (double)(ctl_now_ms() - c->t_begin) / 1000.0,
+	       !c->o->guest ? "" : c->guest_exit ? ", the guest FAILED" : ", the guest passed");
 	fflush(stdout);
 	c->phase = COORD_DONE;
-	c->exit_code = RACKVM_EXIT_OK;
+	c->exit_code = c->guest_exit ? RACKVM_EXIT_GUEST_FAIL : RACKVM_EXIT_OK;
 }
 
 static void coord_heartbeats(struct coord *c, uint64_t now)

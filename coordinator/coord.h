@@ -37,6 +37,7 @@ struct coord {
 	uint64_t t_begin, t_phase, t_start, next_hb;
 	uint64_t hb_seq;
 	int exit_code;
+	int guest_exit; /* worst VM verdict the nodes reported (0 passed) */
 };
 
 /* coord_handle.c */

@@ -32,6 +32,15 @@ static void coord_usage(FILE *f)
 	    "  --mem SIZE           guest memory to split into home ranges (default "
 	    "256M)\n"
 	    "  --check-rounds N     mesh health-check rounds per check (default 10)\n"
+	    "\nThe VM (without --guest the nodes only check the mesh and stop):\n"
+	    "  --guest testos|linux the guest the nodes run together\n"
+	    "  --test NAME, --kernel FILE, --initrd FILE, --append TEXT\n"
+	    "                       as for rackvm run (paths are read on node 0)\n"
+	    "  --guest-seconds S    the guest test's --seconds\n"
+	    "  --timeout S          stop a guest that has not powered off after S s\n"
+	    "  --numa on|off        one NUMA node per rackvm node (default on)\n"
+	    "  --memory shared|dsm  guest RAM: dsm (coherent over the data plane) or\n"
+	    "                       shared (one memfd: every node on one host)\n"
 	    "  -h, --help           this text\n\n"
 	    "exit status: 0 the run finished and every node was healthy, 2 bad usage,\n"
 	    "3 cannot listen, 4 a node failed, went silent or never joined.\n",
@@ -48,6 +57,15 @@ enum {
 	OPT_VCPUS,
 	OPT_MEM,
 	OPT_ROUNDS,
+	OPT_GUEST,
+	OPT_TEST,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_APPEND,
+	OPT_GUEST_SECONDS,
+	OPT_TIMEOUT,
+	OPT_NUMA,
+	OPT_MEMORY,
 };
 
 static const struct option coord_longopts[] = {
@@ -60,6 +78,15 @@ static const struct option coord_longopts[] = {
     {"vcpus", required_argument, NULL, OPT_VCPUS},
     {"mem", required_argument, NULL, OPT_MEM},
     {"check-rounds", required_argument, NULL, OPT_ROUNDS},
+    {"guest", required_argument, NULL, OPT_GUEST},
+    {"test", required_argument, NULL, OPT_TEST},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"append", required_argument, NULL, OPT_APPEND},
+    {"guest-seconds", required_argument, NULL, OPT_GUEST_SECONDS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"numa", required_argument, NULL, OPT_NUMA},
+    {"memory", required_argument, NULL, OPT_MEMORY},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -80,8 +107,46 @@ static int coord_num(const char *name, const char *arg, unsigned long long lo,
 	return 0;
 }
 
+static int coord_choice(const char *name, const char *arg, const char *a, const char *b)
+{
+	if (!strcmp(arg, a) || !strcmp(arg, b))
+		return 0;
+	fprintf(stderr, "rackvm coordinator: --%s '%s': give %s or %s\n", name, arg, a, b);
+	return -1;
+}
+
+/* The VM's options; 1 if @c is not one of them. */
+static int coord_vm_opt(struct coord_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_GUEST:
+		o->guest = arg;
+		return coord_choice("guest", arg, "testos", "linux");
+	case OPT_TEST: o->test = arg; return 0;
+	case OPT_KERNEL: o->kernel = arg; return 0;
+	case OPT_INITRD: o->initrd = arg; return 0;
+	case OPT_APPEND: o->append = arg; return 0;
+	case OPT_GUEST_SECONDS:
+		return coord_num("guest-seconds", arg, 0, 86400, &o->guest_seconds);
+	case OPT_TIMEOUT:
+		return coord_num("timeout", arg, 0, 864000, &o->timeout);
+	case OPT_NUMA:
+		o->numa_off = !strcmp(arg, "off");
+		return coord_choice("numa", arg, "on", "off");
+	case OPT_MEMORY:
+		o->memory = arg;
+		return coord_choice("memory", arg, "shared", "dsm");
+	default:
+		return 1;
+	}
+}
+
 static int coord_opt(struct coord_opts *o, int c, const char *arg)
 {
+	int ret = coord_vm_opt(o, c, arg);
+
+	if (ret <= 0)
+		return ret;
 	switch (c) {
 	case OPT_LISTEN:
 		o->listen = arg;

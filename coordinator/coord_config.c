@@ -58,10 +58,29 @@ static int coord_plan_fill(const struct coord *c, struct coord_plan *p)
 	return 0;
 }
 
+static void coord_vm_spec(const struct coord_opts *o, Rackvm__VmSpec *vm)
+{
+	vm->guest = (char *)o->guest;
+	vm->vcpus = o->vcpus;
+	vm->mem = o->mem;
+	vm->test = (char *)o->test;
+	vm->kernel = (char *)o->kernel;
+	vm->initrd = (char *)o->initrd;
+	vm->append = (char *)o->append;
+	vm->memory = (char *)(o->memory ? o->memory : "dsm");
+	vm->has_seconds = true;
+	vm->seconds = o->guest_seconds;
+	vm->has_timeout = true;
+	vm->timeout = o->timeout;
+	vm->has_numa_off = true;
+	vm->numa_off = o->numa_off;
+}
+
 int coord_send_configs(struct coord *c)
 {
 	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT;
 	Rackvm__Config cfg = RACKVM__CONFIG__INIT;
+	Rackvm__VmSpec vm = RACKVM__VM_SPEC__INIT;
 	struct coord_plan plan = {0};
 	int ret;
 
@@ -83,6 +102,10 @@ int coord_send_configs(struct coord *c)
 	cfg.provider = (char *)c->o->provider;
 	cfg.heartbeat_ms = c->o->heartbeat_ms;
 	cfg.check_rounds = c->o->check_rounds;
+	if (c->o->guest) {
+		coord_vm_spec(c->o, &vm);
+		cfg.vm = &vm;
+	}
 	env.version = CTL_PROTO_VERSION;
 	env.body_case = RACKVM__ENVELOPE__BODY_CONFIG;
 	env.config = &cfg;

@@ -148,6 +148,8 @@ static void coord_report(struct coord *c, uint32_t id, const Rackvm__Report *r)
 	if (n->reported)
 		return;
 	n->reported = true;
+	if (r->has_exit_code && r->exit_code > c->guest_exit)
+		c->guest_exit = r->exit_code; /* the VM's verdict: 1 = guest failed */
 	for (size_t i = 0; r->stats && i < r->stats->n_counters; i++)
 		if (!strcmp(r->stats->counters[i]->key, "check_rounds"))
 			n->rounds = r->stats->counters[i]->value;

@@ -91,6 +91,10 @@ struct coord_opts {
 	unsigned int vcpus;
 	uint64_t mem;
 	unsigned int check_rounds;
+	/* The VM to run (guest NULL: the nodes only check the mesh). */
+	const char *guest, *test, *kernel, *initrd, *append, *memory;
+	unsigned int guest_seconds, timeout;
+	bool numa_off;
 };
 int coord_run(const struct coord_opts *o);
 
@@ -101,6 +105,7 @@ struct node_opts {
 	const char *iface;
 	unsigned int protocol_version; /* hidden test flag */
 	int64_t want_id;	       /* -1: join order */
+	int shared_mem_fd;	       /* guest RAM shared by the nodes of one host, or -1 */
 	unsigned int connect_timeout_ms;
 };
 int node_run(const struct node_opts *o);

@@ -110,6 +110,28 @@ static int check_homes(const Rackvm__Config *c, char *why, size_t why_len)
 	return 0;
 }
 
+static int check_vm(const Rackvm__Config *c, char *why, size_t why_len)
+{
+	const Rackvm__VmSpec *vm = c->vm;
+	const char *const texts[] = {vm->test, vm->kernel, vm->initrd, vm->append, vm->memory};
+	uint64_t total = 0;
+
+	if (check_text(vm->guest, 16, false, "VmSpec.guest", why, why_len))
+		return -EPROTO;
+	if (vm->vcpus != c->n_vcpus)
+		return bad(why, why_len, "%s: %llu vCPUs, not the placement's", "VmSpec",
+			   vm->vcpus);
+	for (size_t i = 0; i < c->n_homes; i++)
+		total += c->homes[i]->size;
+	if (vm->mem != total)
+		return bad(why, why_len, "%s: mem %llu is not the sum of the homes", "VmSpec",
+			   vm->mem);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (texts[i] && check_text(texts[i], 4096, true, "VmSpec text", why, why_len))
+			return -EPROTO;
+	return 0;
+}
+
 int ctl_validate_config(const Rackvm__Config *c, char *why, size_t why_len)
 {
 	if (!c->node_count || c->node_count > CTL_MAX_NODES)
@@ -140,6 +162,8 @@ int ctl_validate_config(const Rackvm__Config *c, char *why, size_t why_len)
 	if (c->check_rounds > CTL_ROUNDS_MAX)
 		return bad(why, why_len, "%s: check_rounds %llu", "Config",
 			   c->check_rounds);
+	if (c->vm && check_vm(c, why, why_len))
+		return -EPROTO;
 	return check_text(c->provider, PROVIDER_MAX, false, "Config.provider", why,
 			  why_len);
 }

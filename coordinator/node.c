@@ -120,7 +120,7 @@ static int node_progress(struct node *n)
 	struct xport_event ev[16];
 	int k;
 
-	if (n->work.busy || !n->work.t ||
+	if (n->work.busy || !n->work.t || n->has_vm || /* the VM's pump polls */
 	    (n->phase != NODE_READY && n->phase != NODE_FINISHED))
 		return -1;
 	while ((k = xport_poll(n->work.t, ev, 16)) > 0)
@@ -202,9 +202,13 @@ static int node_connect(struct node *n)
  * it and the transport to process exit rather than close under its feet. */
 static void node_cleanup(struct node *n)
 {
-	if (n->work.busy && !node_work_reap(&n->work)) {
+	if (n->work.busy && n->has_vm && n->vm.vm)
+		vm_request_stop(n->vm.vm, "the node is stopping"); /* ends TASK_VM */
+	if (n->work.busy && !node_work_reap_wait(&n->work, NODE_LINGER_MS)) {
 		pthread_detach(n->work.thread);
 	} else {
+		if (n->has_vm)
+			node_vm_destroy(&n->vm);
 		if (n->work.t)
 			xport_close(n->work.t);
 		node_work_fini(&n->work);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "coordinator/ctl.h"
+#include "coordinator/node_vm.h"
 
 enum node_phase {
 	NODE_HELLO,    /* Hello sent, waiting for Welcome */
@@ -22,6 +23,7 @@ enum node_task {
 	NODE_TASK_OPEN,	 /* xport_open + xport_local_addr */
 	NODE_TASK_CHECK, /* xport_connect + xport_mesh_selftest */
 	NODE_TASK_RUN,	 /* xport_mesh_selftest */
+	NODE_TASK_VM,	 /* run this node's vCPUs until the VM stops */
 };
 
 /* The data-plane worker: blocking transport calls run here so that the
@@ -36,7 +38,8 @@ struct node_work {
 	struct transport *t;
 	struct xport_addr *peers; /* node_count entries (TASK_CHECK) */
 	unsigned int rounds;
-	int result; /* 0 or -errno */
+	struct node_vm *vm; /* TASK_CHECK creates it (if any), TASK_VM runs it */
+	int result;	    /* 0 or -errno */
 	uint64_t took_us;
 };
 
@@ -48,6 +51,8 @@ struct node {
 	uint32_t id, count, hb_ms;
 	char provider[65];
 	struct node_work work; /* work.t: the transport once open */
+	struct node_vm vm;
+	bool has_vm; /* the Config described a VM */
 	unsigned int check_rounds;
 	uint64_t rounds_done, check_us;
 	uint64_t t_hello, last_coord_ms, next_hb, hb_seq;
@@ -66,6 +71,8 @@ int node_work_start(struct node_work *w, enum node_task task)
     __attribute__((warn_unused_result));
 /* Joins a finished worker; false if it is still busy (never blocks). */
 bool node_work_reap(struct node_work *w);
+/* The same, waiting up to @ms for the worker to finish. */
+bool node_work_reap_wait(struct node_work *w, unsigned int ms);
 void node_work_fini(struct node_work *w);
 
 #endif

@@ -22,6 +22,9 @@ static void node_usage(FILE *f)
 	    "  --id K                 ask for node id K (default: ids in join order)\n"
 	    "  --connect-timeout-ms MS  give up if the coordinator does not answer the\n"
 	    "                         first message within MS (default 3000)\n"
+	    "  --shared-mem-fd FD     guest RAM as an inherited memfd shared by every\n"
+	    "                         node of one host (--memory shared; set by\n"
+	    "                         `rackvm run --nodes`)\n"
 	    "  -h, --help             this text\n\n"
 	    "exit status: 0 the run finished, 2 bad usage, 3 the data plane cannot be\n"
 	    "opened here, 4 the coordinator refused, stopped or lost this node.\n");
@@ -34,6 +37,7 @@ enum {
 	OPT_ID,
 	OPT_CONNECT_TIMEOUT,
 	OPT_PROTO_VERSION,
+	OPT_SHARED_MEM_FD,
 };
 
 static const struct option node_longopts[] = {
@@ -44,6 +48,7 @@ static const struct option node_longopts[] = {
     {"connect-timeout-ms", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     /* hidden: lets tests speak a wrong protocol version */
     {"protocol-version", required_argument, NULL, OPT_PROTO_VERSION},
+    {"shared-mem-fd", required_argument, NULL, OPT_SHARED_MEM_FD},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -83,6 +88,11 @@ static int node_opt(struct node_opts *o, int c, const char *arg)
 			return -1;
 		o->connect_timeout_ms = (unsigned int)v;
 		return 0;
+	case OPT_SHARED_MEM_FD:
+		if (node_num("shared-mem-fd", arg, 3, 65535, &v))
+			return -1;
+		o->shared_mem_fd = (int)v;
+		return 0;
 	case OPT_PROTO_VERSION:
 		if (node_num("protocol-version", arg, 0, UINT32_MAX, &v))
 			return -1;
@@ -99,6 +109,7 @@ int cmd_node(int argc, char **argv)
 	    .protocol_version = CTL_PROTO_VERSION,
 	    .want_id = -1,
 	    .connect_timeout_ms = 3000,
+	    .shared_mem_fd = -1,
 	};
 	int c;
 

@@ -88,6 +88,17 @@ static void node_config(struct node *n, const Rackvm__Config *c)
 	}
 	n->check_rounds = c->check_rounds;
 	n->work.rounds = c->check_rounds;
+	if (c->vm) {
+		char why[256];
+
+		if (node_vm_prepare(&n->vm, c, n->o->shared_mem_fd, why, sizeof(why))) {
+			ctl_log(n->who, "cannot run this VM: %s", why);
+			node_finish(n, RACKVM_EXIT_USAGE);
+			return;
+		}
+		n->has_vm = true;
+		n->work.vm = &n->vm;
+	}
 	if (node_work_start(&n->work, NODE_TASK_CHECK)) {
 		node_finish(n, RACKVM_EXIT_HOST);
 		return;
@@ -120,7 +131,7 @@ static void node_dispatch(struct node *n, Rackvm__Envelope *env)
 	case RACKVM__ENVELOPE__BODY_START:
 		if (n->phase != NODE_READY)
 			break;
-		if (node_work_start(&n->work, NODE_TASK_RUN))
+		if (node_work_start(&n->work, n->has_vm ? NODE_TASK_VM : NODE_TASK_RUN))
 			return node_finish(n, RACKVM_EXIT_HOST);
 		n->phase = NODE_RUN;
 		return;
@@ -167,11 +178,14 @@ static void node_send_ready(struct node *n, int result, uint64_t us)
 {
 	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT;
 	Rackvm__Ready r = RACKVM__READY__INIT;
-	char detail[256];
+	char detail[640];
 
-	snprintf(detail, sizeof(detail), "%s (%s)",
-		 result ? "mesh check failed" : "mesh ok",
-		 result ? strerror(-result) : "connected");
+	if (result && n->has_vm && n->vm.error[0])
+		snprintf(detail, sizeof(detail), "VM set-up failed: %s", n->vm.error);
+	else
+		snprintf(detail, sizeof(detail), "%s (%s)",
+			 result ? "mesh check failed" : "mesh ok",
+			 result ? strerror(-result) : "connected");
 	r.node_id = n->id;
 	r.ok = !result;
 	r.detail = detail;
@@ -195,7 +209,7 @@ static void node_send_report(struct node *n, int result)
 	Rackvm__Stats__CountersEntry e[3], *ep[3];
 	const char *keys[3] = {"check_rounds", "check_us", "heartbeats"};
 	uint64_t vals[3] = {n->rounds_done, n->check_us, n->hb_seq};
-	char detail[256];
+	char detail[640];
 
 	for (int i = 0; i < 3; i++) {
 		rackvm__stats__counters_entry__init(&e[i]);
@@ -206,8 +220,16 @@ static void node_send_report(struct node *n, int result)
 	}
 	st.n_counters = 3;
 	st.counters = ep;
-	snprintf(detail, sizeof(detail), "health check: %s",
-		 result ? strerror(-result) : "ok");
+	if (n->has_vm) {
+		r.has_exit_code = true;
+		r.exit_code = node_vm_verdict(&n->vm);
+		snprintf(detail, sizeof(detail), "VM: %s",
+			 n->vm.error[0] ? n->vm.error
+			 : r.exit_code ? "the guest failed" : "the guest passed");
+	} else {
+		snprintf(detail, sizeof(detail), "health check: %s",
+			 result ? strerror(-result) : "ok");
+	}
 	r.node_id = n->id;
 	r.ok = !result;
 	r.detail = detail;
@@ -227,9 +249,10 @@ void node_work_done(struct node *n)
 		return node_join(n, result);
 	if (result)
 		ctl_log(n->who, "%s failed: %s",
-			n->work.task == NODE_TASK_CHECK ? "mesh connect/health check"
+			n->work.task == NODE_TASK_CHECK ? "mesh connect/health check/VM set-up"
+			: n->work.task == NODE_TASK_VM	? "the VM"
 							: "health-check rounds",
-			strerror(-result));
+			n->has_vm && n->vm.error[0] ? n->vm.error : strerror(-result));
 	n->rounds_done += n->work.rounds;
 	n->check_us += n->work.took_us;
 	if (n->work.task == NODE_TASK_CHECK)

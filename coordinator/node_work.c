@@ -6,6 +6,7 @@
  * interval: run them off the control loop.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -26,10 +27,16 @@ static void *node_work_main(void *arg)
 			ret = xport_local_addr(w->t, &w->addr);
 		goto out_done;
 	}
+	if (w->task == NODE_TASK_VM) {
+		ret = node_vm_run(w->vm);
+		goto out_done;
+	}
 	if (w->task == NODE_TASK_CHECK)
 		ret = xport_connect(w->t, w->peers);
 	if (!ret && w->rounds)
 		ret = xport_mesh_selftest(w->t, w->rounds);
+	if (!ret && w->task == NODE_TASK_CHECK && w->vm)
+		ret = node_vm_create(w->vm, w->t);
 out_done:
 	w->result = ret;
 	w->took_us = ctl_now_us() - t0;
@@ -78,4 +85,13 @@ void node_work_fini(struct node_work *w)
 	if (w->efd >= 0)
 		close(w->efd);
 	w->efd = -1;
+}
+
+bool node_work_reap_wait(struct node_work *w, unsigned int ms)
+{
+	struct pollfd pfd = {.fd = w->efd, .events = POLLIN};
+
+	if (w->busy)
+		poll(&pfd, 1, (int)ms);
+	return node_work_reap(w);
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rdma/fi_errno.h>
@@ -39,13 +40,46 @@ int ofi_post_rx(struct ofi *o, struct ofi_rx *rx)
 	return (int)ret;
 }
 
-/* Progress until a send slot is free; completions found are queued. */
-static struct ofi_tx *ofi_tx_get(struct ofi *o)
+static uint64_t ofi_now_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The provider said "not now" (-FI_EAGAIN): progress and say whether to try
+ * again. A peer whose queue does not drain within OFI_STALL_NS is declared
+ * gone: this and later operations towards it fail with -ETIMEDOUT at once,
+ * so no thread ever spins forever on a dead peer.
+ */
+static int ofi_retry(struct ofi *o, uint32_t dst, uint64_t *deadline)
+{
+	uint64_t now = ofi_now_ns();
+	int ret;
+
+	if (!*deadline)
+		*deadline = now + OFI_STALL_NS;
+	if (now > *deadline) {
+		if (!o->dead[dst])
+			xb_log(&o->b, "node %u stopped taking messages: treating it as gone",
+			       dst);
+		o->dead[dst] = true;
+		return -ETIMEDOUT;
+	}
+	ret = ofi_progress(&o->b, NULL, 0);
+	return ret < 0 ? ret : 0;
+}
+
+/* Progress until a send slot is free; completions found are queued. */
+static struct ofi_tx *ofi_tx_get(struct ofi *o, uint32_t dst)
+{
+	uint64_t deadline = 0;
 	struct ofi_tx *tx;
 
 	while (!o->tx_free) {
-		if (ofi_progress(&o->b, NULL, 0) < 0)
+		if (ofi_retry(o, dst, &deadline) < 0)
 			return NULL;
 	}
 	tx = o->tx_free;
@@ -67,6 +101,8 @@ static int ofi_inject(struct ofi *o, uint32_t dst, const uint8_t *hdr, const voi
 	uint8_t msg[OFI_INJECT_MAX];
 	ssize_t ret;
 
+	uint64_t deadline = 0;
+
 	memcpy(msg, hdr, XPORT_WIRE_HDR_SIZE);
 	if (len)
 		memcpy(msg + XPORT_WIRE_HDR_SIZE, buf, len);
@@ -74,7 +110,7 @@ static int ofi_inject(struct ofi *o, uint32_t dst, const uint8_t *hdr, const voi
 		ret = fi_inject(o->ep, msg, XPORT_WIRE_HDR_SIZE + len, o->addrs[dst]);
 		if (ret != -FI_EAGAIN)
 			return (int)ret;
-		ret = ofi_progress(&o->b, NULL, 0);
+		ret = ofi_retry(o, dst, &deadline);
 		if (ret < 0)
 			return (int)ret;
 	}
@@ -86,14 +122,17 @@ int ofi_send(struct xport_base *b, uint32_t dst, const uint8_t *hdr, const void 
 	struct ofi *o = ofi_of(b);
 	size_t total = XPORT_WIRE_HDR_SIZE + len;
 	void *desc = o->tx_mr ? fi_mr_desc(o->tx_mr) : NULL;
+	uint64_t deadline = 0;
 	struct ofi_tx *tx;
 	ssize_t ret;
 
+	if (o->dead[dst])
+		return -ETIMEDOUT;
 	if (total <= o->inject_size && total <= OFI_INJECT_MAX)
 		return ofi_inject(o, dst, hdr, buf, len);
-	tx = ofi_tx_get(o);
+	tx = ofi_tx_get(o, dst);
 	if (!tx)
-		return -EIO;
+		return o->dead[dst] ? -ETIMEDOUT : -EIO;
 	tx->dst = dst;
 	memcpy(tx->buf, hdr, XPORT_WIRE_HDR_SIZE);
 	if (len)
@@ -102,7 +141,7 @@ int ofi_send(struct xport_base *b, uint32_t dst, const uint8_t *hdr, const void 
 		ret = fi_send(o->ep, tx->buf, total, desc, o->addrs[dst], &tx->op.ctx);
 		if (ret != -FI_EAGAIN)
 			break;
-		ret = ofi_progress(b, NULL, 0);
+		ret = ofi_retry(o, dst, &deadline);
 		if (ret < 0)
 			break;
 	}
@@ -116,12 +155,15 @@ int ofi_rma(struct xport_base *b, const struct xb_rma *req)
 	struct ofi *o = ofi_of(b);
 	struct fid_mr *mr = o->mr[req->region];
 	void *desc = o->mr_local && mr ? fi_mr_desc(mr) : NULL;
+	uint64_t deadline = 0;
 	struct ofi_rma *op;
 	ssize_t ret;
 
+	if (o->dead[req->node])
+		return -ETIMEDOUT;
 	while (!o->rma_free)
-		if (ofi_progress(b, NULL, 0) < 0)
-			return -EIO;
+		if (ofi_retry(o, req->node, &deadline) < 0)
+			return o->dead[req->node] ? -ETIMEDOUT : -EIO;
 	op = o->rma_free;
 	o->rma_free = op->next_free;
 	o->rma_busy++;
@@ -135,7 +177,7 @@ int ofi_rma(struct xport_base *b, const struct xb_rma *req)
 			ret = fi_read(o->ep, req->local, req->len, desc,
 				      o->addrs[req->node], req->raddr, req->key,
 				      &op->op.ctx);
-		if (ret != -FI_EAGAIN || ofi_progress(b, NULL, 0) < 0)
+		if (ret != -FI_EAGAIN || ofi_retry(o, req->node, &deadline) < 0)
 			break;
 	}
 	if (ret) {

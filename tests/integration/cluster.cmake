@@ -9,7 +9,7 @@ set(CLUSTER_TEST ${CMAKE_CURRENT_LIST_DIR}/cluster_test.sh)
 function(cluster_case name)
   add_test(NAME cluster/${name} COMMAND ${CLUSTER_TEST} ${ARGN})
   set_tests_properties(cluster/${name} PROPERTIES LABELS integration TIMEOUT 180
-    SKIP_RETURN_CODE 77)
+    SKIP_RETURN_CODE 77 ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
 endfunction()
 
 foreach(n 2 3 4)

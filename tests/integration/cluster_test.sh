@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cluster_test.sh CASE RACKVM [HELPER]: control-plane integration cases with
 # real processes, real ZeroMQ and real libfabric over loopback (or veth).
-#   mesh N      `rackvm run --nodes N`: exit 0, summary says healthy
+#   mesh N      `rackvm run --nodes N --mesh-only`: exit 0, summary says healthy
 #   kill        a node SIGKILLed mid-run: the rest stop, the node is named
 #   unreachable a node whose coordinator is not there: one clear error
 #   version     a node speaking another protocol version is refused
@@ -60,7 +60,7 @@ nothing_left() {
 
 case_mesh() {
 	local n=$1
-	timeout 120 "$R" run --nodes "$n" >"$tmp/run.log" 2>&1
+	timeout 120 "$R" run --nodes "$n" --mesh-only >"$tmp/run.log" 2>&1
 	st=$?
 	cat "$tmp/run.log"
 	[ $st -eq 0 ] || fail "rackvm run --nodes $n exited $st"
@@ -71,7 +71,9 @@ case_mesh() {
 }
 
 case_kill() {
-	"$R" run --nodes 3 --seconds 60 >"$tmp/run.log" 2>&1 &
+	# a real VM: vCPU 1 of the guest runs on the node that dies
+	"$R" run --nodes 3 --vcpus 3 --mem 64M --test coherence --seconds 60 \
+		>"$tmp/run.log" 2>&1 &
 	local sup=$! victim t0 t1 st
 	wait_for "$tmp/run.log" "mesh connected: started" 60
 	victim=$(pgrep -f "^$tmp/rackvm node .*--id 1( |$)")

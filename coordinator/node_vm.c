@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One node's slice of the VM: guest RAM (a memfd shared by every node on one
+ * host, or the DSM's guest view), the VM with this node's vCPUs, and the
+ * pump thread that hands the VMM's messages from the data plane to the VM.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "coordinator/cli.h"
+#include "coordinator/node_vm.h"
+#include "core/wire.h"
+
+static char *dup_opt(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+int node_vm_prepare(struct node_vm *nv, const Rackvm__Config *c, int shared_fd,
+		    char *err, size_t errlen)
+{
+	const Rackvm__VmSpec *s = c->vm;
+
+	memset(nv, 0, sizeof(*nv));
+	nv->shared_fd = shared_fd;
+	if (c->n_vcpus > VM_MAX_VCPUS || c->node_count > VM_MAX_NODES) {
+		snprintf(err, errlen, "%zu vCPUs over %u nodes: at most %u over %u", c->n_vcpus,
+			 c->node_count, VM_MAX_VCPUS, VM_MAX_NODES);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_vcpus; i++)
+		nv->placement[i] = (uint8_t)c->vcpus[i]->node;
+	for (size_t i = 0; i < c->n_homes; i++)
+		nv->node_mem[c->homes[i]->node] = c->homes[i]->size;
+	nv->guest = dup_opt(s->guest);
+	nv->test = dup_opt(s->test);
+	nv->kernel = dup_opt(s->kernel);
+	nv->initrd = dup_opt(s->initrd);
+	nv->append = dup_opt(s->append);
+	nv->memory = dup_opt(s->memory);
+	nv->cfg = (struct vm_config){
+		.nr_vcpus = s->vcpus, .mem_size = s->mem,
+		.guest = strcmp(nv->guest, "linux") ? VM_GUEST_TESTOS : VM_GUEST_LINUX,
+		.kernel = nv->kernel, .initrd = nv->initrd, .append = nv->append,
+		.test = nv->test, .seconds = s->seconds, .timeout_s = s->timeout,
+		.node_id = c->node_id, .nr_nodes = c->node_count,
+		.vcpu_node = nv->placement, .node_mem = nv->node_mem,
+		.numa_off = s->numa_off, .mem_fd = -1,
+	};
+	return 0;
+}
+
+static int node_vm_send(void *ctx, uint32_t node, uint16_t type, const void *msg,
+			size_t len)
+{
+	struct node_vm *nv = ctx;
+
+	return xport_send(nv->t, node, type, msg, len);
+}
+
+static const struct vm_remote_ops node_vm_remote = {.send = node_vm_send};
+
+static void pump_events(struct node_vm *nv, const struct xport_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (ev[i].kind == XPORT_EV_ERROR) {
+			vm_request_stop(nv->vm, "the data plane lost a peer");
+			continue;
+		}
+		if (ev[i].kind != XPORT_EV_RECV)
+			continue;
+		if (ev[i].type >= VMW_TYPE_FIRST && ev[i].type <= VMW_TYPE_LAST)
+			vm_remote_msg(nv->vm, ev[i].src, ev[i].type, ev[i].data, ev[i].len);
+		else
+			fprintf(stderr, "rackvm node: dropped data-plane message type 0x%x "
+					"from node %u\n", ev[i].type, ev[i].src);
+	}
+}
+
+/* The data plane's only poller while the VM exists. */
+static void *pump_main(void *arg)
+{
+	struct node_vm *nv = arg;
+	struct xport_event ev[32];
+	struct pollfd pfd = {.fd = xport_wait_fd(nv->t), .events = POLLIN};
+	int n;
+
+	while (!atomic_load(&nv->pump_stop)) {
+		n = xport_poll(nv->t, ev, 32);
+		if (n > 0) {
+			pump_events(nv, ev, n);
+			continue;
+		}
+		if (n < 0) {
+			vm_request_stop(nv->vm, "the data plane failed");
+			break;
+		}
+		poll(&pfd, 1, 20);
+	}
+	return NULL;
+}
+
+static int node_vm_memory(struct node_vm *nv)
+{
+	const char *kind = nv->memory ? nv->memory : "dsm";
+
+	if (strcmp(kind, "shared")) {
+		snprintf(nv->error, sizeof(nv->error),
+			 "guest memory '%s' is not available in this build: use --memory shared "
+			 "(every node on one host)", kind);
+		return -ENOTSUP;
+	}
+	if (nv->shared_fd < 0) {
+		snprintf(nv->error, sizeof(nv->error),
+			 "--memory shared needs the memfd `rackvm run --nodes` passes "
+			 "(--shared-mem-fd): every node must be on one host");
+		return -EINVAL;
+	}
+	nv->mem_host = mmap(NULL, nv->cfg.mem_size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_NORESERVE, nv->shared_fd, 0);
+	if (nv->mem_host == MAP_FAILED) {
+		nv->mem_host = NULL;
+		snprintf(nv->error, sizeof(nv->error), "cannot map the shared memfd: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	nv->cfg.mem_host = nv->mem_host;
+	nv->cfg.mem_fd = nv->shared_fd;
+	return 0;
+}
+
+int node_vm_create(struct node_vm *nv, struct transport *t)
+{
+	int err;
+
+	nv->t = t;
+	err = node_vm_memory(nv);
+	if (err)
+		return err;
+	nv->cfg.remote = &node_vm_remote;
+	nv->cfg.remote_ctx = nv;
+	err = vm_create(&nv->cfg, &nv->vm);
+	if (err) {
+		snprintf(nv->error, sizeof(nv->error), "cannot create the VM: %s",
+			 strerror(-err));
+		return err;
+	}
+	if (nv->cfg.node_id == 0 && vm_load(nv->vm)) {
+		snprintf(nv->error, sizeof(nv->error), "cannot load the guest");
+		return -ENOEXEC;
+	}
+	err = -pthread_create(&nv->pump, NULL, pump_main, nv);
+	nv->pump_started = !err;
+	return err;
+}
+
+int node_vm_run(struct node_vm *nv)
+{
+	int err = vm_run(nv->vm, &nv->res);
+
+	if (nv->res.error[0])
+		snprintf(nv->error, sizeof(nv->error), "%s", nv->res.error);
+	return err;
+}
+
+int node_vm_verdict(const struct node_vm *nv)
+{
+	return vm_result_passed(&nv->res) ? RACKVM_EXIT_OK : RACKVM_EXIT_GUEST_FAIL;
+}
+
+void node_vm_destroy(struct node_vm *nv)
+{
+	if (nv->pump_started) {
+		atomic_store(&nv->pump_stop, true);
+		pthread_join(nv->pump, NULL);
+	}
+	vm_destroy(nv->vm);
+	if (nv->mem_host)
+		munmap(nv->mem_host, nv->cfg.mem_size);
+	free(nv->guest);
+	free(nv->test);
+	free(nv->kernel);
+	free(nv->initrd);
+	free(nv->append);
+	free(nv->memory);
+	memset(nv, 0, sizeof(*nv));
+}

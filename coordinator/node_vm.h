@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coordinator/node_vm.h - private to node_*.c: the slice of the VM one node
+ * runs — its vCPUs, its share of guest RAM, and the data-plane pump that
+ * carries the VMM's messages (core/wire.h) between nodes.
+ */
+#ifndef RACKVM_COORDINATOR_NODE_VM_H
+#define RACKVM_COORDINATOR_NODE_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "coordinator/ctl.h"
+#include "core/core.h"
+
+struct node_vm {
+	struct transport *t;
+	struct vm_config cfg;
+	struct vm *vm;
+	uint8_t placement[VM_MAX_VCPUS];
+	uint64_t node_mem[VM_MAX_NODES];
+	char *guest, *test, *kernel, *initrd, *append, *memory; /* owned copies */
+	int shared_fd;	/* --shared-mem-fd: RAM every node on this host maps */
+	void *mem_host;
+	pthread_t pump;
+	bool pump_started;
+	atomic_bool pump_stop;
+	struct vm_result res;
+	char error[512];
+};
+
+/* From the Config (control thread): copy the VM's description. */
+int node_vm_prepare(struct node_vm *nv, const Rackvm__Config *c, int shared_fd,
+		    char *err, size_t errlen);
+/* Worker: RAM, the VM, the guest image (node 0), the pump. */
+int node_vm_create(struct node_vm *nv, struct transport *t);
+/* Worker: run the local vCPUs until the VM stops anywhere. */
+int node_vm_run(struct node_vm *nv);
+/* 0 passed, 1 the guest failed (RACKVM_EXIT_*). */
+int node_vm_verdict(const struct node_vm *nv);
+void node_vm_destroy(struct node_vm *nv);
+
+#endif

@@ -1,0 +1,24 @@
+# One VM across node processes (`rackvm run --nodes N`): testos's tests with
+# vCPUs on every node, interrupts and console I/O crossing the data plane.
+set(VM_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect.sh)
+
+function(vm_case name nodes vcpus test)
+  add_test(NAME vm/${name} COMMAND ${VM_EXPECT} 0
+    "RACKVM-RESULT test=${test} status=pass"
+    ${RACKVM} run --nodes ${nodes} --vcpus ${vcpus} --mem 128M --test ${test} --seconds 1
+    --timeout 120 ${ARGN})
+  set_tests_properties(vm/${name} PROPERTIES LABELS integration TIMEOUT 300
+    RESOURCE_LOCK rackvm-cluster ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
+endfunction()
+
+foreach(t smp ipi timer mem coherence)
+  vm_case(${t}-2nodes-2vcpus 2 2 ${t})
+  vm_case(${t}-2nodes-4vcpus 2 4 ${t})
+  vm_case(${t}-4nodes-4vcpus 4 4 ${t})
+  vm_case(${t}-4nodes-8vcpus 4 8 ${t})
+endforeach()
+# the guest sees one NUMA node per rackvm node, and a flat machine on request
+vm_case(numa-nodes 2 2 smp --memory shared)
+set_tests_properties(vm/numa-nodes PROPERTIES PASS_REGULAR_EXPRESSION "cpu 1 lapic 1 node 1")
+vm_case(numa-off 2 2 smp --numa off)
+set_tests_properties(vm/numa-off PROPERTIES PASS_REGULAR_EXPRESSION "cpu 1 lapic 1 node 0")
