@@ -14,6 +14,7 @@ static const struct {
 } benches[] = {
 	{"exits", bench_exits, "PIO, MMIO (LAPIC) exit and same-node IPI round trip"},
 	{"transport", bench_transport, "data-plane latency and bandwidth vs fi_pingpong"},
+	{"vm", bench_vm, "one VM on 1 node vs 2: IPI, compute, shared counter"},
 };
 
 static int cmp_double(const void *a, const void *b)

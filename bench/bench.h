@@ -9,6 +9,7 @@
 /* Each returns a process exit status (see coordinator/cli.h). */
 int bench_exits(int argc, char **argv);
 int bench_transport(int argc, char **argv);
+int bench_vm(int argc, char **argv);
 
 /* Percentile @p (0..100) of @n samples; sorts @v in place. */
 double bench_percentile(double *v, size_t n, double p);

@@ -15,6 +15,7 @@ static const struct builtin_test tests[] = {
     {"mem", test_mem},
     {"coherence", test_coherence},
     {"exits", test_exits},
+    {"compute", test_compute},
 };
 
 const struct builtin_test *builtin_test_find(const char *name)
