@@ -12,12 +12,14 @@ endfunction()
 foreach(n 1 2 4 8)
   vmm_case(testos-smp-${n} 0 "RACKVM-RESULT test=smp status=pass cpus=${n}"
     run --guest testos --vcpus ${n} --mem 64M --test smp)
-  foreach(t ipi timer mem coherence)
+  foreach(t ipi timer mem coherence compute)
     vmm_case(testos-${t}-${n} 0 "RACKVM-RESULT test=${t} status=pass"
       run --guest testos --vcpus ${n} --mem 64M --test ${t} --seconds 1)
   endforeach()
 endforeach()
 
+vmm_case(testos-exits-2 0 "RACKVM-RESULT test=exits status=pass"
+  run --guest testos --vcpus 2 --mem 64M --test exits)
 vmm_case(testos-user-elf 0 "RACKVM-RESULT test=hello status=pass"
   run --guest testos --vcpus 2 --mem 64M --initrd ${RACKVM_GUEST_DIR}/hello.elf)
 vmm_case(testos-unknown-test 1 "status=fail"
