@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{"node", cmd_node, "the VMM of one host; joins a coordinator"},
 	{"coordinator", cmd_coordinator, "control plane of a cluster"},
 	{"bench", cmd_bench, "benchmarks: exits, transport, dsm"},
+	{"sim", cmd_sim, "boot N QEMU hosts with hardware KVM and run rackvm in them"},
 };
 
 static void usage(FILE *f)

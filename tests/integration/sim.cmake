@@ -1,0 +1,69 @@
+# rackvm sim: QEMU TCG hosts with hardware-assisted KVM (nested AMD-V) and
+# soft-RoCE. The host image comes from `make guest` (target host-image).
+# Cases that boot QEMU go through cluster-sim/sim-test.sh, which skips
+# (exit 77) when this box cannot make network namespaces or lacks QEMU/VDE.
+# Each boot keeps both CPUs of a small box busy: one sim case at a time.
+set(SIM_TEST ${CMAKE_SOURCE_DIR}/cluster-sim/sim-test.sh)
+set(SIM_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect.sh)
+set(SIM_ENV "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
+
+# sim_case(NAME STATUS [LABEL L] [EXPECT REGEX...] ARGS SIM-ARGS...)
+function(sim_case name status)
+  cmake_parse_arguments(C "" "LABEL" "EXPECT;ARGS" ${ARGN})
+  set(expect)
+  foreach(re ${C_EXPECT})
+    list(APPEND expect -e ${re})
+  endforeach()
+  set(labels integration sim)
+  set(timeout 300)
+  if(C_LABEL)
+    list(APPEND labels ${C_LABEL})
+    set(timeout 1200)
+  endif()
+  add_test(NAME sim/${name} COMMAND ${SIM_TEST} ${status} ${RACKVM} ${expect} -- ${C_ARGS})
+  set_tests_properties(sim/${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout}
+    SKIP_RETURN_CODE 77 RESOURCE_LOCK rackvm-sim PROCESSORS 2 ENVIRONMENT "${SIM_ENV}")
+endfunction()
+
+# testos on the QEMU host's kvm-amd (nested paging), as on this box's KVM.
+sim_case(testos-smp 0
+  EXPECT "RACKVM-RESULT test=smp status=pass cpus=2" "RACKVM-HOST-UP host=0 .*kvm=amd npt=Y"
+         "host 0: up in .* status 0"
+  ARGS --hosts 1 -- --guest testos --vcpus 2 --mem 256M --test smp)
+# The stock Debian kernel as a guest of rackvm on kvm-amd (PVM here cannot
+# reach its /init in reasonable time). ~90 s. Skips when the host image has no
+# Linux guest (guest-linux was not built before host-image).
+sim_case(linux-smp 0 LABEL long
+  EXPECT "RACKVM-RESULT test=smp status=pass cpus=2"
+  ARGS --host-mem 2G --timeout 900 --shell
+  "test -f /opt/rackvm/guest/linux/vmlinuz || exit 77 && rackvm run --guest linux --vcpus 2 --mem 512M --append 'rackvm.test=smp rackvm.cpus=2' --timeout 800")
+# The exit status of the command on host 0 is rackvm sim's.
+sim_case(exit-status 7
+  EXPECT "^in-host" "RACKVM-HOST-EXIT host=0 status=7"
+  ARGS --hosts 1 --shell "echo in-host && exit 7")
+# Bad set-up: the failing host is named.
+sim_case(qemu-fails 4
+  EXPECT "host 0 \\(10\\.77\\.0\\.10\\): QEMU exited .* before the host came up"
+         "could not open kernel file"
+  ARGS --host-kernel /nonexistent/vmlinuz --shell true)
+sim_case(boot-timeout 4
+  EXPECT "host 0 \\(10\\.77\\.0\\.10\\) did not come up within 15 s"
+  ARGS --timeout 15 --host-append rdinit=/bin/cat --shell true)
+# Two hosts on the switch, rxe0 on both, one ibv_rc_pingpong between them.
+sim_case(two-hosts-rxe 0
+  EXPECT "hca_id:[[:space:]]+rxe0" "PORT_ACTIVE"
+         "RACKVM-HOST-CHECK host=1 role=peer rxe0=PORT_ACTIVE ping=ok pingpong=ok"
+         "RACKVM-HOST-CHECK host=0 role=server rxe0=PORT_ACTIVE pingpong=ok"
+  ARGS --hosts 2 --host-cpus 1 --shell "ibv_devinfo -d rxe0")
+
+# Without QEMU: usage and a missing image (one clear line, exit 2 / 3).
+add_test(NAME sim/help COMMAND ${SIM_EXPECT} 0 "usage: rackvm sim" ${RACKVM} sim --help)
+add_test(NAME sim/no-command COMMAND ${SIM_EXPECT} 2 "give either -- RUN-ARGS"
+  ${RACKVM} sim --hosts 1)
+add_test(NAME sim/bad-hosts COMMAND ${SIM_EXPECT} 2 "--hosts '99'" ${RACKVM} sim --hosts 99
+  --shell true)
+add_test(NAME sim/image-missing COMMAND ${SIM_EXPECT} 3
+  "host image not built \\(/nonexistent/host/vmlinuz.*run make guest" ${RACKVM} sim --shell true)
+set_tests_properties(sim/help sim/no-command sim/bad-hosts PROPERTIES LABELS "integration;sim")
+set_tests_properties(sim/image-missing PROPERTIES LABELS "integration;sim"
+  ENVIRONMENT "RACKVM_GUEST_DIR=/nonexistent")
