@@ -117,8 +117,8 @@ int main(int argc, char **argv)
 {
 	const struct format *fmt;
 	const char *why;
-	uint8_t *img;
-	size_t len, off, plen;
+	uint8_t *img = NULL;
+	size_t len = 0, off, plen;
 	int err;
 
 	if (argc != 3) {
