@@ -64,6 +64,33 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
 	return err;
 }
 
+/*
+ * Guest TSC = host TSC: every node process on one host then gives the guest
+ * the same TSC, whichever node a vCPU runs on (KVM would start each VM's
+ * TSC near zero). The TSC offset attribute where KVM has it, else a write
+ * of the host's TSC to IA32_TSC (off by the few cycles between the two).
+ */
+static int vcpu_zero_tsc_offset(struct vcpu *v)
+{
+	uint64_t offset = 0;
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uint64_t)(uintptr_t)&offset,
+	};
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */};
+	uint32_t lo, hi;
+
+	if (!ioctl(v->fd, KVM_SET_DEVICE_ATTR, &attr))
+		return 0;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	m.e.data = ((uint64_t)hi << 32) | lo;
+	return ioctl(v->fd, KVM_SET_MSRS, &m) == 1 ? 0 : -EIO;
+}
+
 int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
 {
 	static struct kvm_cpuid2 *supported;
@@ -90,6 +117,9 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
 	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &v->reset_sregs) < 0)
 		return -errno;
+	err = vcpu_zero_tsc_offset(v);
+	if (err)
+		return err;
 	if (!vm->tsc_khz) {
 		int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
 
