@@ -209,7 +209,7 @@ static int cluster_summary(const struct cluster *c)
 /* --memory shared: one memfd of guest RAM that every node inherits. */
 static int cluster_shared_memory(struct cluster *c)
 {
-	c->memory = c->o->memory ? c->o->memory : "shared";
+	c->memory = c->o->memory ? c->o->memory : "dsm";
 	if (strcmp(c->memory, "shared"))
 		return 0;
 	c->shared_fd = memfd_create("rackvm-shared-ram", 0); /* inherited: no CLOEXEC */

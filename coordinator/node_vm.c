@@ -35,8 +35,12 @@ int node_vm_prepare(struct node_vm *nv, const Rackvm__Config *c, int shared_fd,
 	}
 	for (size_t i = 0; i < c->n_vcpus; i++)
 		nv->placement[i] = (uint8_t)c->vcpus[i]->node;
-	for (size_t i = 0; i < c->n_homes; i++)
+	for (size_t i = 0; i < c->n_homes; i++) {
 		nv->node_mem[c->homes[i]->node] = c->homes[i]->size;
+		nv->homes[i] = (struct dsm_home_range){
+			.off = c->homes[i]->start, .len = c->homes[i]->size,
+			.node = c->homes[i]->node};
+	}
 	nv->guest = dup_opt(s->guest);
 	nv->test = dup_opt(s->test);
 	nv->kernel = dup_opt(s->kernel);
@@ -105,16 +109,8 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
-static int node_vm_memory(struct node_vm *nv)
+static int node_vm_shared(struct node_vm *nv)
 {
-	const char *kind = nv->memory ? nv->memory : "dsm";
-
-	if (strcmp(kind, "shared")) {
-		snprintf(nv->error, sizeof(nv->error),
-			 "guest memory '%s' is not available in this build: use --memory shared "
-			 "(every node on one host)", kind);
-		return -ENOTSUP;
-	}
 	if (nv->shared_fd < 0) {
 		snprintf(nv->error, sizeof(nv->error),
 			 "--memory shared needs the memfd `rackvm run --nodes` passes "
@@ -134,14 +130,72 @@ static int node_vm_memory(struct node_vm *nv)
 	return 0;
 }
 
-int node_vm_create(struct node_vm *nv, struct transport *t)
+/* The DSM thread hands us every transport event that is not its own. */
+static void node_vm_on_msg(void *arg, const struct xport_event *ev)
+{
+	struct node_vm *nv = arg;
+
+	if (nv->vm)
+		pump_events(nv, ev, 1);
+}
+
+static int node_vm_dsm(struct node_vm *nv)
+{
+	struct dsm_config dc = {
+		.node_id = nv->cfg.node_id, .nr_nodes = nv->cfg.nr_nodes,
+		.region_size = nv->cfg.mem_size, .homes = nv->homes,
+		.nr_homes = nv->cfg.nr_nodes, .xport = nv->t,
+		.xport_region = NODE_VM_DSM_REGION, .on_msg = node_vm_on_msg,
+		.on_msg_arg = nv,
+	};
+	uint64_t size;
+	int err = dsm_create(&dc, &nv->dsm);
+
+	if (err) {
+		snprintf(nv->error, sizeof(nv->error), "cannot create the DSM: %s",
+			 strerror(-err));
+		return err;
+	}
+	nv->mem_host = dsm_guest_view(nv->dsm, &size);
+	nv->cfg.mem_host = nv->mem_host;
+	nv->cfg.mem_fd = dsm_memfd(nv->dsm);
+	return 0;
+}
+
+int node_vm_memory(struct node_vm *nv, struct transport *t)
+{
+	const char *kind = nv->memory ? nv->memory : "dsm";
+
+	nv->t = t;
+	if (!strcmp(kind, "shared"))
+		return node_vm_shared(nv);
+	if (!strcmp(kind, "dsm"))
+		return node_vm_dsm(nv);
+	snprintf(nv->error, sizeof(nv->error), "unknown guest memory '%s'", kind);
+	return -EINVAL;
+}
+
+/* The data plane's poller from now on: the DSM thread, or the pump. */
+static int node_vm_take_data_plane(struct node_vm *nv)
 {
 	int err;
 
-	nv->t = t;
-	err = node_vm_memory(nv);
-	if (err)
+	if (nv->dsm) {
+		err = dsm_start(nv->dsm);
+		if (err)
+			snprintf(nv->error, sizeof(nv->error), "cannot start the DSM: %s",
+				 strerror(-err));
 		return err;
+	}
+	err = -pthread_create(&nv->pump, NULL, pump_main, nv);
+	nv->pump_started = !err;
+	return err;
+}
+
+int node_vm_create(struct node_vm *nv)
+{
+	int err;
+
 	nv->cfg.remote = &node_vm_remote;
 	nv->cfg.remote_ctx = nv;
 	err = vm_create(&nv->cfg, &nv->vm);
@@ -150,20 +204,21 @@ int node_vm_create(struct node_vm *nv, struct transport *t)
 			 strerror(-err));
 		return err;
 	}
-	if (nv->cfg.node_id == 0 && vm_load(nv->vm)) {
-		snprintf(nv->error, sizeof(nv->error), "cannot load the guest");
-		return -ENOEXEC;
-	}
-	err = -pthread_create(&nv->pump, NULL, pump_main, nv);
-	nv->pump_started = !err;
-	return err;
+	/* Poll from now on: peers still checking the mesh read from us, and no
+	 * VM or DSM message can come before Start (after every node's Ready). */
+	return node_vm_take_data_plane(nv);
 }
 
 int node_vm_run(struct node_vm *nv)
 {
-	int err = vm_run(nv->vm, &nv->res);
+	int err;
 
-	if (nv->res.error[0])
+	if (nv->cfg.node_id == 0 && vm_load(nv->vm)) {
+		snprintf(nv->error, sizeof(nv->error), "cannot load the guest");
+		vm_request_stop(nv->vm, "node 0 cannot load the guest");
+	}
+	err = vm_run(nv->vm, &nv->res);
+	if (nv->res.error[0] && !nv->error[0])
 		snprintf(nv->error, sizeof(nv->error), "%s", nv->res.error);
 	return err;
 }
@@ -179,8 +234,13 @@ void node_vm_destroy(struct node_vm *nv)
 		atomic_store(&nv->pump_stop, true);
 		pthread_join(nv->pump, NULL);
 	}
+	if (nv->dsm)
+		dsm_stop(nv->dsm);
 	vm_destroy(nv->vm);
-	if (nv->mem_host)
+	nv->vm = NULL;
+	if (nv->dsm)
+		dsm_destroy(nv->dsm); /* it owns the guest view */
+	else if (nv->mem_host)
 		munmap(nv->mem_host, nv->cfg.mem_size);
 	free(nv->guest);
 	free(nv->test);

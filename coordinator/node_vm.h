@@ -12,6 +12,9 @@
 
 #include "coordinator/ctl.h"
 #include "core/core.h"
+#include "dsm/dsm.h"
+
+#define NODE_VM_DSM_REGION 1 /* the transport region of the DSM's alias view */
 
 struct node_vm {
 	struct transport *t;
@@ -22,6 +25,8 @@ struct node_vm {
 	char *guest, *test, *kernel, *initrd, *append, *memory; /* owned copies */
 	int shared_fd;	/* --shared-mem-fd: RAM every node on this host maps */
 	void *mem_host;
+	struct dsm *dsm; /* --memory dsm: RAM kept coherent over the data plane */
+	struct dsm_home_range homes[VM_MAX_NODES];
 	pthread_t pump;
 	bool pump_started;
 	atomic_bool pump_stop;
@@ -32,9 +37,13 @@ struct node_vm {
 /* From the Config (control thread): copy the VM's description. */
 int node_vm_prepare(struct node_vm *nv, const Rackvm__Config *c, int shared_fd,
 		    char *err, size_t errlen);
-/* Worker: RAM, the VM, the guest image (node 0), the pump. */
-int node_vm_create(struct node_vm *nv, struct transport *t);
-/* Worker: run the local vCPUs until the VM stops anywhere. */
+/* Worker, before xport_connect: guest RAM (the DSM registers its region). */
+int node_vm_memory(struct node_vm *nv, struct transport *t);
+/* Worker, after the mesh check: the VM (its RAM untouched until Start), and
+ * the DSM thread or the pump takes over polling the data plane. */
+int node_vm_create(struct node_vm *nv);
+/* Worker, at Start: node 0 loads the guest, and the local vCPUs run until
+ * the VM stops anywhere. */
 int node_vm_run(struct node_vm *nv);
 /* 0 passed, 1 the guest failed (RACKVM_EXIT_*). */
 int node_vm_verdict(const struct node_vm *nv);

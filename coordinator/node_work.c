@@ -31,12 +31,14 @@ static void *node_work_main(void *arg)
 		ret = node_vm_run(w->vm);
 		goto out_done;
 	}
-	if (w->task == NODE_TASK_CHECK)
+	if (w->task == NODE_TASK_CHECK && w->vm)
+		ret = node_vm_memory(w->vm, w->t); /* the DSM registers before connect */
+	if (!ret && w->task == NODE_TASK_CHECK)
 		ret = xport_connect(w->t, w->peers);
 	if (!ret && w->rounds)
 		ret = xport_mesh_selftest(w->t, w->rounds);
 	if (!ret && w->task == NODE_TASK_CHECK && w->vm)
-		ret = node_vm_create(w->vm, w->t);
+		ret = node_vm_create(w->vm);
 out_done:
 	w->result = ret;
 	w->took_us = ctl_now_us() - t0;
