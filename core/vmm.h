@@ -137,6 +137,10 @@ int vm_device_mmio(struct vcpu *v, uint64_t gpa, bool write, uint8_t *data,
 bool acpi_pm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data,
 		 unsigned int size);
 
+/* host.c: hosts whose quirks a guest must be told of. */
+bool host_is_qemu_tcg(void);
+const char *host_linux_quirks(const struct vm *vm); /* "" or " opt opt" */
+
 /* linux_boot.c */
 int linux_boot_load(struct vm *vm);
 

@@ -15,7 +15,7 @@ function(sim_case name status)
     list(APPEND expect -e ${re})
   endforeach()
   set(labels integration sim)
-  set(timeout 300)
+  set(timeout 600)
   if(C_LABEL)
     list(APPEND labels ${C_LABEL})
     set(timeout 1200)
@@ -31,12 +31,11 @@ sim_case(testos-smp 0
          "host 0: up in .* status 0"
   ARGS --hosts 1 -- --guest testos --vcpus 2 --mem 256M --test smp)
 # The stock Debian kernel as a guest of rackvm on kvm-amd (PVM here cannot
-# reach its /init in reasonable time). ~90 s. Skips when the host image has no
-# Linux guest (guest-linux was not built before host-image).
-sim_case(linux-smp 0 LABEL long
+# reach its /init in reasonable time): ~90 s.
+sim_case(linux-smp 0
   EXPECT "RACKVM-RESULT test=smp status=pass cpus=2"
-  ARGS --host-mem 2G --timeout 900 --shell
-  "test -f /opt/rackvm/guest/linux/vmlinuz || exit 77 && rackvm run --guest linux --vcpus 2 --mem 512M --append 'rackvm.test=smp rackvm.cpus=2' --timeout 800")
+  ARGS --hosts 1 --host-mem 2G --timeout 900
+  -- --guest linux --vcpus 2 --mem 512M --test smp --timeout 800)
 # The exit status of the command on host 0 is rackvm sim's.
 sim_case(exit-status 7
   EXPECT "^in-host" "RACKVM-HOST-EXIT host=0 status=7"
