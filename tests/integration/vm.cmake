@@ -19,6 +19,9 @@ foreach(t smp ipi timer mem coherence)
   vm_case(${t}-4nodes-8vcpus 4 8 ${t})
 endforeach()
 vm_case(compute-2nodes-2vcpus 2 2 compute)
+# one vCPU on node 0 writing and checking all RAM, half of it homed on node 1:
+# the guest's EPT faults reach the DSM through userfaultfd and pull pages over
+vm_case(mem-1vcpu-2nodes 2 1 mem)
 # one memfd shared by the node processes (one host only)
 foreach(t smp coherence)
   vm_case(${t}-shared-2nodes 2 4 ${t} --memory shared)
