@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 
 #include "core/emulate.h"
+#include "core/pvm.h"
 #include "core/vmm.h"
 
 #define MSR_IA32_TSC 0x10
@@ -97,6 +98,11 @@ static int exit_io(struct vcpu *v)
 	int err;
 
 	v->stats.io++;
+	if (v->vm->pvm && run->io.port == PVM_HOOK_PORT) { /* docs/pvm.md: SYSCALL */
+		err = pvm_hook_exit(v);
+		if (err != -ENOENT)
+			return err ? exit_unhandled(v, "PVM system-call hook") : 0;
+	}
 	if ((uint64_t)run->io.data_offset + (uint64_t)run->io.size * run->io.count >
 	    (uint64_t)v->vm->run_size)
 		return exit_unhandled(v, "I/O data outside the run page");
@@ -140,6 +146,9 @@ static int exit_msr(struct vcpu *v, bool write)
 
 	v->stats.msr++;
 	run->msr.error = 0;
+	if (write && v->vm->pvm && run->msr.index == PVM_MSR_LSTAR) /* docs/pvm.md */
+		return pvm_lstar_write(v, run->msr.data) ? exit_unhandled(v, "cannot set LSTAR")
+							    : 0;
 	if (run->msr.index != MSR_IA32_TSC_DEADLINE) {
 		if (v->vm->cfg.verbose)
 			fprintf(stderr, "rackvm: vCPU %u: %s of unknown MSR 0x%x -> #GP\n", v->id,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "core/acpi.h"
 #include "core/linux.h"
@@ -91,7 +92,9 @@ static int linux_acpi(struct vm *vm, uint64_t *rsdp)
 }
 
 /* Defaults: the PVH vmlinux on PVM (the decompressor would run emulated
- * for minutes), the bzImage as shipped elsewhere. */
+ * for minutes), the bzImage as shipped elsewhere. Likewise on PVM an
+ * uncompressed initramfs.cpio, when built, beats gunzip in emulated ring 0
+ * (minutes for 1.7 MiB; copying 3.6 MiB takes seconds). */
 static int linux_images(struct vm *vm, char *kernel, char *initrd, size_t len)
 {
 	int err = 0;
@@ -101,9 +104,14 @@ static int linux_images(struct vm *vm, char *kernel, char *initrd, size_t len)
 	else
 		err = guest_default_path(vm->pvm ? "linux/vmlinux" : "linux/vmlinuz", kernel,
 					 len);
-	if (!err && vm->cfg.initrd)
+	if (!err && vm->cfg.initrd) {
 		snprintf(initrd, len, "%s", vm->cfg.initrd);
-	else if (!err)
+		return 0;
+	}
+	if (!err && vm->pvm && !guest_default_path("linux/initramfs.cpio", initrd, len) &&
+	    access(initrd, R_OK) == 0)
+		return 0;
+	if (!err)
 		err = guest_default_path("linux/initramfs.cpio.gz", initrd, len);
 	return err;
 }

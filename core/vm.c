@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/pvm.h"
 #include "core/vmm.h"
 
 #define KVM_TSS_ADDR 0xfffbd000ULL
@@ -49,7 +50,8 @@ static int kvm_open(struct vm *vm)
 	return 0;
 }
 
-/* TSC-deadline goes to user space: the LAPIC lives here, not in KVM. */
+/* TSC-deadline goes to user space: the LAPIC lives here, not in KVM. On PVM
+ * also writes of LSTAR (docs/pvm.md). */
 static int vm_msr_filter(struct vm *vm)
 {
 	static uint8_t deny = 0; /* one MSR, bit clear = deny = exit */
@@ -65,6 +67,13 @@ static int vm_msr_filter(struct vm *vm)
 		.base = MSR_IA32_TSC_DEADLINE,
 		.bitmap = &deny,
 	};
+	if (vm->pvm) /* the guest's system-call entry: core/pvm_syscall.c */
+		filter.ranges[1] = (struct kvm_msr_filter_range){
+			.flags = KVM_MSR_FILTER_WRITE,
+			.nmsrs = 1,
+			.base = PVM_MSR_LSTAR,
+			.bitmap = &deny,
+		};
 	if (ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
 		return -errno;
 	return 0;

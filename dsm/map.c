@@ -53,6 +53,39 @@ static int uffd_open(uint64_t features, uint64_t *supported)
 	return fd;
 }
 
+/* Whether UFFDIO_CONTINUE takes MODE_WP (map a page read-only in one step;
+ * Linux 6.1 refuses it with EINVAL), tried on a throw-away one-page memfd. */
+static bool continue_wp_works(uint64_t features)
+{
+	struct uffdio_continue c = {.range.len = DSM_PAGE_SIZE,
+				    .mode = UFFDIO_CONTINUE_MODE_WP};
+	struct uffdio_register reg = {.range.len = DSM_PAGE_SIZE,
+				      .mode = UFFDIO_REGISTER_MODE_MINOR |
+					      UFFDIO_REGISTER_MODE_WP};
+	int mfd = memfd_create("rackvm-dsm-probe", MFD_CLOEXEC), ufd = -1;
+	uint8_t *view = MAP_FAILED;
+	bool ok = false;
+	uint64_t have;
+
+	if (mfd < 0 || ftruncate(mfd, DSM_PAGE_SIZE))
+		goto out;
+	view = mmap(NULL, DSM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (view == MAP_FAILED || pwrite(mfd, "x", 1, 0) != 1) /* in the page cache */
+		goto out;
+	ufd = uffd_open(features, &have);
+	reg.range.start = c.range.start = (uintptr_t)view;
+	if (ufd >= 0 && !ioctl(ufd, UFFDIO_REGISTER, &reg))
+		ok = !ioctl(ufd, UFFDIO_CONTINUE, &c);
+out:
+	if (ufd >= 0)
+		close(ufd);
+	if (view != MAP_FAILED)
+		munmap(view, DSM_PAGE_SIZE);
+	if (mfd >= 0)
+		close(mfd);
+	return ok;
+}
+
 /* UFFDIO_API takes features once per fd: probe on a throw-away fd first. */
 static int uffd_setup(struct dsm *d)
 {
@@ -76,7 +109,12 @@ static int uffd_setup(struct dsm *d)
 		return fd;
 	d->uffd = fd;
 	d->uffd_features = have;
-	d->have_wp = have & UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+	/* Read-only copies (S) need write-protected mappings; without them every
+	 * fault takes the page exclusively (M): coherent, only slower. */
+	d->have_wp = (have & UFFD_FEATURE_WP_HUGETLBFS_SHMEM) && continue_wp_works(want & have);
+	if (!d->have_wp)
+		dsm_log(d, "userfaultfd cannot map shared memory read-only here: "
+			   "every fault takes its page exclusively");
 	struct uffdio_register reg = {
 	    .range = {.start = (uintptr_t)d->guest, .len = d->cfg.region_size},
 	    .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
