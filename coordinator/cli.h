@@ -38,6 +38,7 @@ struct run_opts {
 	unsigned int nodes;	/* 0: one process, no coordinator */
 	const char *provider; /* data-plane provider for --nodes */
 	const char *memory;   /* --nodes: "shared" or "dsm" */
+	unsigned int heartbeat_ms; /* --nodes: 0 = the default */
 	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
 	bool numa_off;
 	bool verbose;

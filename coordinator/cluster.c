@@ -20,8 +20,8 @@
 #include "coordinator/cluster.h"
 #include "coordinator/ctl.h"
 
-#define CLUSTER_HB_MS	 200
-#define CLUSTER_GRACE_MS (4 * CLUSTER_HB_MS + 2000) /* after the first exit */
+#define CLUSTER_HB_MS	 200 /* default heartbeat interval */
+#define CLUSTER_GRACE_MS(c) (4 * cluster_hb_ms(c) + 2000) /* after the first exit */
 #define CLUSTER_STOP_MS	 3000			    /* after Ctrl-C */
 
 struct cluster {
@@ -36,6 +36,11 @@ struct cluster {
 	int shared_fd;	       /* "shared": the memfd every node inherits */
 	char shared_fd_str[16], secs[16], timeout[16];
 };
+
+static unsigned int cluster_hb_ms(const struct cluster *c)
+{
+	return c->o->heartbeat_ms ? c->o->heartbeat_ms : CLUSTER_HB_MS;
+}
 
 /* The guest the nodes run, for the coordinator's Config. */
 static void cluster_vm_args(struct cluster *c, char **args, int *n)
@@ -73,7 +78,7 @@ static int cluster_spawn_coord(struct cluster *c)
 	snprintf(nodes, sizeof(nodes), "%u", c->o->nodes);
 	/* with a guest, --seconds is the guest test's, not the cluster's */
 	snprintf(secs, sizeof(secs), "%u", c->o->mesh_only ? c->o->seconds : 0);
-	snprintf(hb, sizeof(hb), "%u", CLUSTER_HB_MS);
+	snprintf(hb, sizeof(hb), "%u", cluster_hb_ms(c));
 	if (c->o->vcpus) {
 		snprintf(vcpus, sizeof(vcpus), "%u", c->o->vcpus);
 		args[n++] = "--vcpus";
@@ -125,7 +130,7 @@ static void cluster_reap(struct cluster *c)
 		ch->exited = true;
 		/* the others get the heartbeat logic's time to stop, then SIGKILL */
 		if (!c->deadline)
-			c->deadline = ctl_now_ms() + CLUSTER_GRACE_MS;
+			c->deadline = ctl_now_ms() + CLUSTER_GRACE_MS(c);
 	}
 }
 

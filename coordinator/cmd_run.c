@@ -35,6 +35,8 @@ static const char run_usage[] =
 	"                        maps (nodes on one host only)\n"
 	"  --numa on|off         one NUMA node per rackvm node, or a flat machine\n"
 	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
+	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200); a node\n"
+	"                        silent for two intervals stops the run\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n";
 
@@ -86,7 +88,7 @@ static int bad(const char *opt, const char *val, const char *want)
 }
 
 enum { OPT_GUEST = 256, OPT_VCPUS, OPT_MEM, OPT_TEST, OPT_SECONDS, OPT_KERNEL,
-       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP };
+       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_HEARTBEAT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP };
 
 static const struct option run_options[] = {
 	{"guest", required_argument, NULL, OPT_GUEST},
@@ -102,6 +104,7 @@ static const struct option run_options[] = {
 	{"memory", required_argument, NULL, OPT_MEMORY},
 	{"numa", required_argument, NULL, OPT_NUMA},
 	{"mesh-only", no_argument, NULL, OPT_MESH_ONLY},
+	{"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
 	{"provider", required_argument, NULL, OPT_PROVIDER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -153,6 +156,11 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 		o->numa_off = !strcmp(arg, "off");
 		return -1;
 	case OPT_MESH_ONLY: o->mesh_only = true; return -1;
+	case OPT_HEARTBEAT:
+		if (parse_uint(arg, &o->heartbeat_ms) || o->heartbeat_ms < 50 ||
+		    o->heartbeat_ms > 60000)
+			return bad("--heartbeat-ms", arg, "give 50..60000");
+		return -1;
 	case OPT_TEST: o->test = arg; return -1;
 	case OPT_KERNEL: o->kernel = arg; return -1;
 	case OPT_INITRD: o->initrd = arg; return -1;
