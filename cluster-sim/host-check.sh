@@ -10,6 +10,8 @@
 #   rackvm-host-check peer SERVER_IP [pingpong]
 #       other hosts: rxe0 port active, ping SERVER_IP, and with "pingpong"
 #       one ibv_rc_pingpong against SERVER_IP; exits 0 when all passed.
+#   rackvm-host-check gid
+#       prints the index of rxe0's IPv4-mapped (RoCE v2) GID.
 # Each prints one line: RACKVM-HOST-CHECK host=K key=value ...
 set -u
 host=$(hostname | sed 's/^host//')
@@ -114,13 +116,17 @@ serve)
 	shift
 	serve "$@"
 	;;
+gid)
+	# the GID index the verbs backend wants (RACKVM_IB_GID)
+	gid_index
+	;;
 peer)
 	shift
 	[ $# -ge 1 ] || { echo "usage: rackvm-host-check peer SERVER_IP [pingpong]" >&2; exit 2; }
 	peer "$@"
 	;;
 *)
-	echo "usage: rackvm-host-check serve -- CMD... | peer SERVER_IP [pingpong]" >&2
+	echo "usage: rackvm-host-check serve -- CMD... | peer SERVER_IP [pingpong] | gid" >&2
 	exit 2
 	;;
 esac

@@ -20,17 +20,23 @@ static const char sim_usage[] =
     "\n"
     "Boot N QEMU TCG hosts (-cpu max: AMD-V with nested paging, so each runs the\n"
     "Debian kernel with kvm-amd) on a private switch in a network namespace made\n"
-    "for this run, and run `rackvm run RUN-ARGS` on host 0. Host K is 10.77.0.(10+K).\n"
-    "With N > 1 every host also gets soft-RoCE (rxe0); host 1 runs one\n"
-    "ibv_rc_pingpong against host 0 and the others ping it. Host 0's console goes\n"
-    "to stdout; every host's console to a log. Exit status: host 0's command's.\n"
+    "for this run. Host K is 10.77.0.(10+K). With N = 1 host 0 runs\n"
+    "`rackvm run RUN-ARGS`. With N > 1 every host gets soft-RoCE (rxe0) and the\n"
+    "hosts run ONE VM: host 0 `rackvm coordinator` (RUN-ARGS translated) and a\n"
+    "node, every other host `rackvm node`; the exit status is the coordinator's.\n"
+    "Host 0's console goes to stdout; every host's console to a log.\n"
     "\n"
     "  --hosts N          QEMU hosts, 1..%u (default 1)\n"
     "  --host-cpus C      vCPUs per host (default 2)\n"
     "  --host-mem SIZE    RAM per host (default 1G)\n"
     "  --timeout S        seconds for the whole run, boot included (default 600)\n"
     "  --keep-logs DIR    keep the console logs (DIR/hostK.log)\n"
+    "  --provider P       N > 1: the VM's data plane: tcp (libfabric, default),\n"
+    "                     verbs (native ibverbs on rxe0) or 'verbs;ofi_rxm'\n"
+    "  --check-only       N > 1: host 0 runs `rackvm run RUN-ARGS` alone; host 1\n"
+    "                     runs an ibv_rc_pingpong against it, the others ping it\n"
     "  --shell CMD        run the shell command CMD on host 0 instead of rackvm run\n"
+    "                     (with N > 1: plus the checks of --check-only)\n"
     "  --help             this text\n"
     "\n"
     "Needs root, qemu-system-x86_64, vde_switch and the host image (make guest).\n";
@@ -42,6 +48,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_LOGS,
 	OPT_SHELL,
+	OPT_PROVIDER,
+	OPT_CHECK_ONLY,
 	OPT_KERNEL,
 	OPT_INITRD,
 	OPT_APPEND,
@@ -56,6 +64,8 @@ static const struct option sim_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"keep-logs", required_argument, NULL, OPT_LOGS},
     {"shell", required_argument, NULL, OPT_SHELL},
+    {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"check-only", no_argument, NULL, OPT_CHECK_ONLY},
     /* not in --help: for tests and debugging */
     {"host-kernel", required_argument, NULL, OPT_KERNEL},
     {"host-initrd", required_argument, NULL, OPT_INITRD},
@@ -114,6 +124,16 @@ static int sim_option(struct sim_opts *o, int c, const char *arg)
 	case OPT_SHELL:
 		o->shell = arg;
 		return -1;
+	case OPT_PROVIDER:
+		if (strcmp(arg, "tcp") && strcmp(arg, "verbs") &&
+		    strcmp(arg, "verbs;ofi_rxm"))
+			return bad("--provider", arg,
+				   "give tcp, verbs or 'verbs;ofi_rxm'");
+		o->provider = arg;
+		return -1;
+	case OPT_CHECK_ONLY:
+		o->check_only = true;
+		return -1;
 	case OPT_KERNEL:
 		o->kernel = arg;
 		return -1;
@@ -137,12 +157,14 @@ static int sim_option(struct sim_opts *o, int c, const char *arg)
 
 static int sim_parse(struct sim_opts *o, int argc, char **argv)
 {
+	const char *args[64];
 	int c, st;
 
 	*o = (struct sim_opts){.hosts = 1,
 			       .host_cpus = 2,
 			       .host_mem = 1ULL << 30,
 			       .timeout_s = 600,
+			       .provider = "tcp",
 			       .qemu = "qemu-system-x86_64"};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", sim_options, NULL)) != -1) {
@@ -163,6 +185,9 @@ static int sim_parse(struct sim_opts *o, int argc, char **argv)
 				"--shell CMD (try --help)\n");
 		return RACKVM_EXIT_USAGE;
 	}
+	/* RUN-ARGS that cannot become coordinator options fail before a boot */
+	if (sim_is_cluster(o) && sim_cluster_args(o, args, 64) < 0)
+		return RACKVM_EXIT_USAGE;
 	return -1;
 }
 
@@ -235,10 +260,17 @@ static int outcome(const struct sim *s)
 	for (unsigned int k = 1; k < s->o.hosts; k++) {
 		if (s->host[k].status == 0)
 			continue;
-		fprintf(stderr,
-			"rackvm sim: host %u's network/RoCE check failed (status %d; "
-			"see its RACKVM-HOST-CHECK line)\n",
-			k, s->host[k].status);
+		if (sim_is_cluster(&s->o))
+			fprintf(
+			    stderr,
+			    "rackvm sim: host %u's rackvm node failed (status %d; see "
+			    "its log)\n",
+			    k, s->host[k].status);
+		else
+			fprintf(stderr,
+				"rackvm sim: host %u's network/RoCE check failed (status "
+				"%d; see its RACKVM-HOST-CHECK line)\n",
+				k, s->host[k].status);
 		if (!st)
 			st = RACKVM_EXIT_PEER;
 	}

@@ -28,6 +28,8 @@ static void node_welcome(struct node *n, const Rackvm__Welcome *w)
 	snprintf(n->who, sizeof(n->who), "node %u", n->id);
 	n->next_hb = ctl_now_ms();
 	cfg->provider = n->provider;
+	/* "verbs" names the native ibverbs backend; "verbs;ofi_rxm" is libfabric's */
+	cfg->backend = strcmp(n->provider, "verbs") ? "ofi" : "verbs";
 	cfg->iface = n->o->iface;
 	cfg->node_id = n->id;
 	cfg->nr_nodes = n->count;

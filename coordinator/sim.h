@@ -18,6 +18,7 @@
 #define SIM_CMDLINE_MAX 2048
 #define SIM_LINE_MAX	1024
 /* Host K is 10.77.0.(10+K) on the switch; host 0 serves the others. */
+#define SIM_COORD_PORT 7700
 #define SIM_NET_PREFIX "10.77.0."
 #define SIM_NET_BASE   10
 
@@ -25,7 +26,9 @@ struct sim_opts {
 	unsigned int hosts, host_cpus, timeout_s;
 	uint64_t host_mem;
 	const char *keep_logs;
-	const char *shell; /* a shell command instead of `rackvm run` */
+	const char *shell;    /* a shell command instead of `rackvm run` */
+	const char *provider; /* N > 1: the VM's data plane: tcp or verbs */
+	bool check_only;      /* N > 1: rackvm run on host 0 + health checks */
 	const char *qemu;
 	/* hidden, for tests and debugging: another image, extra kernel words */
 	const char *kernel, *initrd, *append;
@@ -84,6 +87,10 @@ void sim_host_log_tail(const struct sim_host *h, unsigned int lines);
 /* sim_cmd.c: what each host runs, encoded for its kernel command line. */
 int sim_host_command(const struct sim *s, unsigned int k, char *out, size_t len);
 int sim_base64(const char *in, char *out, size_t len);
+
+/* sim_cluster.c: N > 1 hosts run one VM; RUN-ARGS -> coordinator options. */
+bool sim_is_cluster(const struct sim_opts *o);
+int sim_cluster_args(const struct sim_opts *o, const char **out, int max);
 
 /* sim_loop.c: console pumping, time-outs, signals until every host is done. */
 int sim_loop(struct sim *s);

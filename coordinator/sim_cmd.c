@@ -5,6 +5,7 @@
  * at spaces and knows no quoting an arbitrary argument would survive.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "coordinator/sim.h"
@@ -56,17 +57,99 @@ static void put_user_command(struct buf *b, const struct sim_opts *o)
 		put_quoted(b, o->run_argv[i]);
 }
 
+/* `rackvm node` of host @k, joining host 0's coordinator. Hosts boot at
+ * their own pace: the node waits as long as the whole run may take. */
+static void put_node(struct buf *b, unsigned int k, const char *ep, unsigned int wait_ms)
+{
+	char ip[32], num[16];
+
+	sim_host_ip(k, ip, sizeof(ip));
+	puts_(b, "rackvm node --coordinator ");
+	puts_(b, ep);
+	puts_(b, " --iface ");
+	puts_(b, ip);
+	/* node 0 must be host 0's: it reads the guest images, prints the console */
+	snprintf(num, sizeof(num), "%u", k);
+	puts_(b, " --id ");
+	puts_(b, num);
+	puts_(b, " --connect-timeout-ms ");
+	snprintf(num, sizeof(num), "%u", wait_ms);
+	puts_(b, num);
+}
+
+/* Host 0: the coordinator in the background and its own node; the status
+ * is the coordinator's, which speaks for the whole VM. */
+static int put_coordinator(struct buf *b, const struct sim *s, const char *ep,
+			   unsigned int wait_ms)
+{
+	const char *args[64];
+	char num[16];
+	int n = sim_cluster_args(&s->o, args, 64);
+
+	if (n < 0)
+		return n;
+	puts_(b, "rackvm coordinator --listen ");
+	puts_(b, ep);
+	snprintf(num, sizeof(num), "%u", s->o.hosts);
+	puts_(b, " --nodes ");
+	puts_(b, num);
+	puts_(b, " --provider");
+	put_quoted(b, s->o.provider);
+	snprintf(num, sizeof(num), "%u", wait_ms);
+	/* TCG hosts sharing two cores stall for a second at times: the 200 ms
+	 * default heartbeat would declare a busy node dead */
+	puts_(b, " --heartbeat-ms 2000 --join-timeout-ms ");
+	puts_(b, num);
+	for (int i = 0; i + 1 < n; i += 2) {
+		puts_(b, " --");
+		puts_(b, args[i]);
+		put_quoted(b, args[i + 1]);
+	}
+	puts_(b, " & c=$!; ");
+	put_node(b, 0, ep, wait_ms);
+	/* a coordinator that failed early leaves the node waiting: 10 s grace */
+	puts_(b, " & n=$!; wait $c; st=$?; i=0; while kill -0 $n 2>/dev/null && "
+		 "[ $i -lt 10 ]; do sleep 1; i=$((i+1)); done; kill $n 2>/dev/null; "
+		 "exit $st");
+	return 0;
+}
+
+/* One VM across the hosts (see sim_cluster.c). The verbs backend takes the
+ * device and the RoCE v2 GID (the IPv4-mapped one) from the environment. */
+static int cluster_command(struct buf *b, const struct sim *s, unsigned int k)
+{
+	char ep[64], ip0[32];
+	/* hosts come up within ~30 s of each other: beyond 120 s, give up */
+	unsigned int wait_ms = s->o.timeout_s > 120 ? 120000 : s->o.timeout_s * 1000;
+
+	sim_host_ip(0, ip0, sizeof(ip0));
+	snprintf(ep, sizeof(ep), "tcp://%s:%u", ip0, SIM_COORD_PORT);
+	if (!strncmp(s->o.provider, "verbs", 5))
+		puts_(b, "export RACKVM_IB_DEV=rxe0 RACKVM_IB_GID=$(rackvm-host-check "
+			 "gid); ");
+	if (k == 0)
+		return put_coordinator(b, s, ep, wait_ms);
+	put_node(b, k, ep, wait_ms);
+	return 0;
+}
+
 /* Host 0 runs the user's command; with more hosts it also serves host 1's
- * ibv_rc_pingpong, and the others check rxe0 and reach host 0. */
+ * ibv_rc_pingpong, and the others check rxe0 and reach host 0 -- unless the
+ * hosts run one VM together (sim_is_cluster). */
 int sim_host_command(const struct sim *s, unsigned int k, char *out, size_t len)
 {
 	struct buf b = {.p = out, .len = len};
 	char ip0[32];
+	int ret;
 
 	if (!len)
 		return -E2BIG;
 	out[0] = 0;
 	sim_host_ip(0, ip0, sizeof(ip0));
+	if (sim_is_cluster(&s->o)) {
+		ret = cluster_command(&b, s, k);
+		return ret ? ret : b.err;
+	}
 	if (k == 0) {
 		if (s->o.hosts > 1)
 			puts_(&b, "rackvm-host-check serve -- ");

@@ -54,6 +54,24 @@ sim_case(two-hosts-rxe 0
          "RACKVM-HOST-CHECK host=1 role=peer rxe0=PORT_ACTIVE ping=ok pingpong=ok"
          "RACKVM-HOST-CHECK host=0 role=server rxe0=PORT_ACTIVE pingpong=ok"
   ARGS --hosts 2 --host-cpus 1 --shell "ibv_devinfo -d rxe0")
+# ONE VM across two hosts: coordinator + node on host 0, a node on host 1,
+# guest RAM kept coherent by the DSM over libfabric tcp on the emulated NIC,
+# or over the native ibverbs backend on soft-RoCE (rxe0). Known to hang today
+# (the hosts' Linux 6.1 lacks UFFDIO_CONTINUE_MODE_WP, so the DSM takes every
+# page exclusively and the guest's spin locks crawl at TCG speed): opt in with
+# -DRACKVM_SIM_CLUSTER_TESTS=ON while that is being fixed.
+option(RACKVM_SIM_CLUSTER_TESTS "the 2-host QEMU cluster cases (known to hang)" OFF)
+if(RACKVM_SIM_CLUSTER_TESTS)
+  sim_case(cluster-coherence-tcp 0 LABEL long
+    EXPECT "RACKVM-RESULT test=coherence status=pass"
+           "node 1 joined: host1" "mesh of 2 connected"
+    ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider tcp
+    -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+  sim_case(cluster-coherence-verbs 0 LABEL long
+    EXPECT "RACKVM-RESULT test=coherence status=pass" "joined as node 0 of 2 \\(verbs"
+    ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
+    -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+endif()
 
 # Without QEMU: usage and a missing image (one clear line, exit 2 / 3).
 add_test(NAME sim/help COMMAND ${SIM_EXPECT} 0 "usage: rackvm sim" ${RACKVM} sim --help)
@@ -63,6 +81,15 @@ add_test(NAME sim/bad-hosts COMMAND ${SIM_EXPECT} 2 "--hosts '99'" ${RACKVM} sim
   --shell true)
 add_test(NAME sim/image-missing COMMAND ${SIM_EXPECT} 3
   "host image not built \\(/nonexistent/host/vmlinuz.*run make guest" ${RACKVM} sim --shell true)
+# RUN-ARGS that mean nothing across hosts are refused before any boot.
+add_test(NAME sim/cluster-bad-nodes COMMAND ${SIM_EXPECT} 2 "drop --nodes"
+  ${RACKVM} sim --hosts 2 -- --guest testos --nodes 3)
+add_test(NAME sim/cluster-bad-option COMMAND ${SIM_EXPECT} 2 "--verbose has no meaning"
+  ${RACKVM} sim --hosts 2 -- --guest testos --verbose)
+add_test(NAME sim/bad-provider COMMAND ${SIM_EXPECT} 2 "--provider 'shm'"
+  ${RACKVM} sim --hosts 2 --provider shm -- --guest testos)
+set_tests_properties(sim/cluster-bad-nodes sim/cluster-bad-option sim/bad-provider
+  PROPERTIES LABELS "integration;sim")
 set_tests_properties(sim/help sim/no-command sim/bad-hosts PROPERTIES LABELS "integration;sim")
 set_tests_properties(sim/image-missing PROPERTIES LABELS "integration;sim"
   ENVIRONMENT "RACKVM_GUEST_DIR=/nonexistent")
