@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 /* Each returns a process exit status (see coordinator/cli.h). */
+int bench_dsm(int argc, char **argv);
 int bench_exits(int argc, char **argv);
 int bench_transport(int argc, char **argv);
 int bench_vm(int argc, char **argv);
