@@ -11,10 +11,12 @@ endfunction()
 
 foreach(n 1 2 4 8)
   vmm_case(testos-smp-${n} 0 "RACKVM-RESULT test=smp status=pass cpus=${n}"
-    run --guest testos --vcpus ${n} --mem 64M --test smp)
+    run --guest testos --vcpus ${n} --mem 64M --test smp --timeout 120)
+  # --timeout: a guest that hangs is stopped by rackvm, which shows where
+  # every vCPU was, well before ctest's own timeout kills it silently
   foreach(t ipi timer mem coherence compute)
     vmm_case(testos-${t}-${n} 0 "RACKVM-RESULT test=${t} status=pass"
-      run --guest testos --vcpus ${n} --mem 64M --test ${t} --seconds 1)
+      run --guest testos --vcpus ${n} --mem 64M --test ${t} --seconds 1 --timeout 120)
   endforeach()
 endforeach()
 
