@@ -37,19 +37,7 @@ static const struct xb_ops ofi_bops = {
     .close = ofi_close,
 };
 
-static const struct xport_ops ofi_ops = {
-    .name = "ofi",
-    .open = xport_ofi_open,
-    .mr_reg = xb_mr_reg,
-    .local_addr = xb_local_addr,
-    .connect = xb_connect,
-    .send = xb_send,
-    .read = xb_read,
-    .write = xb_write,
-    .poll = xb_poll,
-    .wait_fd = xb_wait_fd,
-    .close = xb_close,
-};
+static const struct xport_ops ofi_ops = XB_XPORT_OPS("ofi", xport_ofi_open);
 
 static int ofi_err(const char *what, const char *prov, int ret)
 {

@@ -33,19 +33,7 @@ static const struct xb_ops vb_bops = {
     .close = vb_close,
 };
 
-static const struct xport_ops vb_ops = {
-    .name = "verbs",
-    .open = xport_verbs_open,
-    .mr_reg = xb_mr_reg,
-    .local_addr = xb_local_addr,
-    .connect = xb_connect,
-    .send = xb_send,
-    .read = xb_read,
-    .write = xb_write,
-    .poll = xb_poll,
-    .wait_fd = xb_wait_fd,
-    .close = xb_close,
-};
+static const struct xport_ops vb_ops = XB_XPORT_OPS("verbs", xport_verbs_open);
 
 static int vb_err(const char *what, int err)
 {

@@ -186,4 +186,14 @@ void xb_close(struct transport *t);
 int xport_ofi_open(const struct xport_config *cfg, struct transport **out);
 int xport_verbs_open(const struct xport_config *cfg, struct transport **out);
 
+/* A backend's public ops table: everything but its name and open goes
+ * through the shared xport_base layer. */
+#define XB_XPORT_OPS(NAME, OPEN)                                                         \
+	{                                                                                \
+		.name = (NAME), .open = (OPEN), .mr_reg = xb_mr_reg,                     \
+		.local_addr = xb_local_addr, .connect = xb_connect, .send = xb_send,     \
+		.read = xb_read, .write = xb_write, .poll = xb_poll,                     \
+		.wait_fd = xb_wait_fd, .close = xb_close,                                \
+	}
+
 #endif
