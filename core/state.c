@@ -36,15 +36,7 @@ static int save_ioctl(struct state_writer *w, int fd, unsigned long req, uint32_
 
 static int save_fixed(struct state_writer *w, int kvm_fd, int vcpu_fd)
 {
-	union {
-		struct kvm_regs regs;
-		struct kvm_sregs sregs;
-		struct kvm_sregs2 sregs2;
-		struct kvm_fpu fpu;
-		struct kvm_xcrs xcrs;
-		struct kvm_debugregs dregs;
-		struct kvm_vcpu_events events;
-	} u;
+	union state_fixed u;
 	int err;
 
 	err = save_ioctl(w, vcpu_fd, KVM_GET_REGS, VCPU_SEC_REGS, &u, sizeof(u.regs));

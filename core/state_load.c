@@ -28,16 +28,7 @@ static int check_host(int kvm_fd, const struct state_view *v)
 static int set_fixed(int vcpu_fd, unsigned long req, const struct state_view *v,
 		     uint32_t type)
 {
-	union {
-		struct kvm_regs regs;
-		struct kvm_sregs sregs;
-		struct kvm_sregs2 sregs2;
-		struct kvm_fpu fpu;
-		struct kvm_xcrs xcrs;
-		struct kvm_debugregs dregs;
-		struct kvm_vcpu_events events;
-		struct kvm_mp_state mp;
-	} u;
+	union state_fixed u;
 
 	/* state_parse() checked the length against the type's struct. */
 	if (!v->sec[type].data || v->sec[type].len > sizeof(u))

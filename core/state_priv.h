@@ -46,4 +46,16 @@ struct state_view {
 int state_parse(const void *blob, size_t len, struct state_view *v)
     __attribute__((warn_unused_result));
 
+/* Room for any fixed-size KVM state struct a section carries (aligned). */
+union state_fixed {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_sregs2 sregs2;
+	struct kvm_fpu fpu;
+	struct kvm_xcrs xcrs;
+	struct kvm_debugregs dregs;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+};
+
 #endif

@@ -225,8 +225,8 @@ int xb_rma_locked(struct xport_base *b, bool write, bool internal, uint32_t node
 	return b->bops->rma(b, &op);
 }
 
-int xb_read(struct transport *t, uint32_t src_node, uint32_t region, uint64_t remote_off,
-	    uint64_t local_off, size_t len, uint64_t cookie)
+static int xb_rma(struct transport *t, bool write, uint32_t node, uint32_t region,
+		  uint64_t remote_off, uint64_t local_off, size_t len, uint64_t cookie)
 {
 	struct xport_base *b = xb_of(t);
 	int ret;
@@ -234,25 +234,22 @@ int xb_read(struct transport *t, uint32_t src_node, uint32_t region, uint64_t re
 	if (region >= XPORT_MAX_REGIONS)
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
-	ret = xb_rma_locked(b, false, false, src_node, region, remote_off, local_off, len,
+	ret = xb_rma_locked(b, write, false, node, region, remote_off, local_off, len,
 			    cookie);
 	pthread_mutex_unlock(&b->lock);
 	return ret;
 }
 
+int xb_read(struct transport *t, uint32_t src_node, uint32_t region, uint64_t remote_off,
+	    uint64_t local_off, size_t len, uint64_t cookie)
+{
+	return xb_rma(t, false, src_node, region, remote_off, local_off, len, cookie);
+}
+
 int xb_write(struct transport *t, uint32_t dst_node, uint32_t region, uint64_t remote_off,
 	     uint64_t local_off, size_t len, uint64_t cookie)
 {
-	struct xport_base *b = xb_of(t);
-	int ret;
-
-	if (region >= XPORT_MAX_REGIONS)
-		return -EINVAL;
-	pthread_mutex_lock(&b->lock);
-	ret = xb_rma_locked(b, true, false, dst_node, region, remote_off, local_off, len,
-			    cookie);
-	pthread_mutex_unlock(&b->lock);
-	return ret;
+	return xb_rma(t, true, dst_node, region, remote_off, local_off, len, cookie);
 }
 
 void xb_close(struct transport *t)
