@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dsm/dsm.h"
+#include "tests/unit/test_xport_harness.h" /* mesh_io */
 
 #define MAX_NODES    4
 #define THREADS	     2
@@ -103,21 +104,6 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static int io(int fd, void *buf, size_t len, int wr)
-{
-	for (uint8_t *p = buf; len;) {
-		ssize_t r = wr ? write(fd, p, len) : read(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 static int run_workers(volatile uint64_t *mem, unsigned int node, unsigned int iters,
 		       struct report *rep)
 {
@@ -191,20 +177,23 @@ static int node_main(const struct node_ctx *c)
 	if (dsm_create(&dc, &d))
 		goto out_close;
 	rc = 12;
-	if (xport_local_addr(t, &addr) || io(c->up, &addr, sizeof(addr), 1) ||
-	    io(c->down, peers, c->n * sizeof(peers[0]), 0) || xport_connect(t, peers))
+	if (xport_local_addr(t, &addr) || mesh_io(c->up, &addr, sizeof(addr), true) ||
+	    mesh_io(c->down, peers, c->n * sizeof(peers[0]), false) ||
+	    xport_connect(t, peers))
 		goto out_destroy;
 	rc = 13;
-	if (dsm_start(d) || io(c->up, "r", 1, 1) || io(c->down, &go, 1, 0))
+	if (dsm_start(d) || mesh_io(c->up, "r", 1, true) ||
+	    mesh_io(c->down, &go, 1, false))
 		goto out_destroy;
 	volatile uint64_t *mem = dsm_guest_view(d, NULL);
 	rc = 14;
-	if (run_workers(mem, c->id, c->iters, &rep) || io(c->up, &rep, sizeof(rep), 1) ||
-	    io(c->down, &e, sizeof(e), 0))
+	if (run_workers(mem, c->id, c->iters, &rep) ||
+	    mesh_io(c->up, &rep, sizeof(rep), true) ||
+	    mesh_io(c->down, &e, sizeof(e), false))
 		goto out_destroy;
 	rc = rep.errors ? 20 : verify(mem, c->id, c->n, &e) ? 21 : 0;
 	/* peers may still read pages from us: stay until all have verified */
-	if (io(c->up, rc ? "f" : "v", 1, 1) || io(c->down, &go, 1, 0))
+	if (mesh_io(c->up, rc ? "f" : "v", 1, true) || mesh_io(c->down, &go, 1, false))
 		rc = rc ? rc : 15;
 	struct dsm_stats st;
 	dsm_stats(d, &st);
@@ -243,15 +232,15 @@ static int parent(unsigned int n, int up[], int down[])
 
 	memset(&e, 0, sizeof(e));
 	for (unsigned int i = 0; i < n; i++)
-		if (io(up[i], &addrs[i], sizeof(addrs[i]), 0))
+		if (mesh_io(up[i], &addrs[i], sizeof(addrs[i]), false))
 			return -1;
 	for (unsigned int i = 0; i < n; i++)
-		if (io(down[i], addrs, n * sizeof(addrs[0]), 1))
+		if (mesh_io(down[i], addrs, n * sizeof(addrs[0]), true))
 			return -1;
 	for (int phase = 0; phase < 2; phase++) {
 		for (unsigned int i = 0; i < n; i++) {
-			if (phase == 0 ? io(up[i], &c, 1, 0)
-				       : io(up[i], &rep, sizeof(rep), 0))
+			if (phase == 0 ? mesh_io(up[i], &c, 1, false)
+				       : mesh_io(up[i], &rep, sizeof(rep), false))
 				return -1;
 			for (unsigned int k = 0; phase && k < NCTR; k++)
 				e.sum[k] += rep.inc[k];
@@ -260,15 +249,15 @@ static int parent(unsigned int n, int up[], int down[])
 				       sizeof(rep.last[t]));
 		}
 		for (unsigned int i = 0; i < n; i++)
-			if (phase == 0 ? io(down[i], "g", 1, 1)
-				       : io(down[i], &e, sizeof(e), 1))
+			if (phase == 0 ? mesh_io(down[i], "g", 1, true)
+				       : mesh_io(down[i], &e, sizeof(e), true))
 				return -1;
 	}
 	for (unsigned int i = 0; i < n; i++)
-		if (io(up[i], &c, 1, 0) || c != 'v')
+		if (mesh_io(up[i], &c, 1, false) || c != 'v')
 			failed++;
 	for (unsigned int i = 0; i < n; i++)
-		if (io(down[i], "x", 1, 1))
+		if (mesh_io(down[i], "x", 1, true))
 			return -1;
 	return failed;
 }
