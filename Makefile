@@ -14,7 +14,7 @@ CMAKE      ?= cmake
 DEB_PACKAGES := build-essential cmake pkg-config libfabric-dev libfabric-bin \
 	libibverbs-dev rdma-core ibverbs-utils libprotobuf-c-dev protobuf-c-compiler \
 	libzmq3-dev libcmocka-dev spin busybox-static cpio xz-utils zstd \
-	qemu-system-x86 vde2 iproute2 clang-format
+	qemu-system-x86 vde2 iproute2 kmod clang-format
 
 .PHONY: all build deps guest demo check check-long unit format clean
 

@@ -63,6 +63,11 @@ find_deb_kernel() {
 	kimage=$(ls "$root"/boot/vmlinuz-* | head -n 1)
 	kver=${kimage##*/vmlinuz-}
 	moddir=$root/lib/modules/$kver
+	# A .deb ships no modules.dep: its postinst runs depmod. Run it here.
+	if [ ! -f "$moddir/modules.dep" ]; then
+		command -v depmod >/dev/null || die "depmod missing: run 'make deps' (kmod)"
+		depmod -b "$root" "$kver" || die "$deb: depmod failed for $kver"
+	fi
 	[ -f "$moddir/modules.dep" ] || die "$deb: no modules.dep for $kver"
 }
 
