@@ -22,11 +22,14 @@ guestdir=$3
 src=$4
 debcache=${5:-}
 busybox=${BUSYBOX:-/bin/busybox}
-# kvm-amd, the two NICs QEMU offers (e1000, virtio-net) and soft-RoCE.
+# kvm-amd, the two NICs QEMU offers (e1000, virtio-net), soft-RoCE, and 9p
+# over virtio for rackvm sim --share.
 # rdma_rxe asks the crypto API for crc32 at run time: not in modules.dep.
 want_modules="irqbypass ccp kvm kvm-amd e1000 virtio_net virtio_pci
-	ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic crc32-pclmul rdma_rxe"
-tools="ibv_devinfo ibv_devices ibv_rc_pingpong rdma"
+	ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic crc32-pclmul rdma_rxe
+	9pnet_virtio 9p"
+# bash and pgrep/pkill: the test scripts that kvm_exec.sh runs in a host.
+tools="ibv_devinfo ibv_devices ibv_rc_pingpong rdma bash pgrep pkill"
 
 die() {
 	echo "host-image: $*" >&2
@@ -118,6 +121,8 @@ libs=$(libs_of "$rackvm" $tool_paths $plugins)
 guest_files=$(ls "$guestdir"/testos.elf "$guestdir"/hello.elf "$guestdir"/linux/vmlinuz \
 	"$guestdir"/linux/initramfs.cpio.gz 2>/dev/null || true)
 extra=$(ls /etc/libibverbs.d/rxe.driver 2>/dev/null || true)
+# cmocka: unit tests that create vCPUs run in a host too (tests/integration/kvm_exec.sh)
+extra="$extra $(ls /usr/lib/x86_64-linux-gnu/libcmocka.so.0* 2>/dev/null || true)"
 
 # Rebuild only when an input changed.
 mkdir -p "$out"
@@ -140,6 +145,9 @@ cp "$busybox" "$stage/bin/busybox"
 for applet in $("$busybox" --list); do
 	[ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"
 done
+# scripts start with #!/usr/bin/env bash
+mkdir -p "$stage/usr/bin"
+ln -s ../../bin/busybox "$stage/usr/bin/env"
 cp "$src/host-init" "$stage/init"
 cp "$src/host-check.sh" "$stage/bin/rackvm-host-check"
 chmod 0755 "$stage/init" "$stage/bin/rackvm-host-check"
@@ -161,7 +169,11 @@ echo "$kver" >"$stage/lib/modules/host/version"
 
 # Programs, their libraries at the paths ldd names, the verbs plug-ins.
 cp "$rackvm" "$stage/opt/rackvm/rackvm"
-for f in $tool_paths; do cp "$f" "$stage/bin/$(basename "$f")"; done
+# (rm first: a busybox applet of the same name is a symlink to busybox)
+for f in $tool_paths; do
+	rm -f "$stage/bin/$(basename "$f")"
+	cp "$f" "$stage/bin/$(basename "$f")"
+done
 for f in $libs $plugins $extra; do
 	mkdir -p "$stage$(dirname "$f")"
 	cp -L "$f" "$stage$f"

@@ -16,11 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "coordinator/cli.h"
 #include "coordinator/cluster.h"
 #include "coordinator/ctl.h"
 
-#define CLUSTER_HB_MS	 200 /* default heartbeat interval */
 #define CLUSTER_GRACE_MS(c) (4 * cluster_hb_ms(c) + 2000) /* after the first exit */
 #define CLUSTER_STOP_MS	 3000			    /* after Ctrl-C */
 
@@ -39,7 +39,7 @@ struct cluster {
 
 static unsigned int cluster_hb_ms(const struct cluster *c)
 {
-	return c->o->heartbeat_ms ? c->o->heartbeat_ms : CLUSTER_HB_MS;
+	return c->o->heartbeat_ms ? c->o->heartbeat_ms : 200 * vm_host_slowdown();
 }
 
 /* The guest the nodes run, for the coordinator's Config. */

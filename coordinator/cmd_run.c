@@ -35,7 +35,8 @@ static const char run_usage[] =
 	"                        maps (nodes on one host only)\n"
 	"  --numa on|off         one NUMA node per rackvm node, or a flat machine\n"
 	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
-	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200); a node\n"
+	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200; 1000 in\n"
+	"                        a QEMU TCG host); a node\n"
 	"                        silent for two intervals stops the run\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n";

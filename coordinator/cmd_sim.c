@@ -37,6 +37,9 @@ static const char sim_usage[] =
     "                     runs an ibv_rc_pingpong against it, the others ping it\n"
     "  --shell CMD        run the shell command CMD on host 0 instead of rackvm run\n"
     "                     (with N > 1: plus the checks of --check-only)\n"
+    "  --share DIR        mount this box's directory DIR (absolute) at the same\n"
+    "                     path in every host (9p, read-write; up to %u times):\n"
+    "                     a build tree, so that hosts run its binaries and files\n"
     "  --help             this text\n"
     "\n"
     "Needs root, qemu-system-x86_64, vde_switch and the host image (make guest).\n";
@@ -50,6 +53,7 @@ enum {
 	OPT_SHELL,
 	OPT_PROVIDER,
 	OPT_CHECK_ONLY,
+	OPT_SHARE,
 	OPT_KERNEL,
 	OPT_INITRD,
 	OPT_APPEND,
@@ -66,6 +70,7 @@ static const struct option sim_options[] = {
     {"shell", required_argument, NULL, OPT_SHELL},
     {"provider", required_argument, NULL, OPT_PROVIDER},
     {"check-only", no_argument, NULL, OPT_CHECK_ONLY},
+    {"share", required_argument, NULL, OPT_SHARE},
     /* not in --help: for tests and debugging */
     {"host-kernel", required_argument, NULL, OPT_KERNEL},
     {"host-initrd", required_argument, NULL, OPT_INITRD},
@@ -95,6 +100,25 @@ static bool parse_range(const char *s, unsigned int lo, unsigned int hi,
 		return false;
 	*out = (unsigned int)v;
 	return true;
+}
+
+/* --share DIR: an existing directory whose path the host's kernel command
+ * line and QEMU's -virtfs option can carry as one word. */
+static int sim_share_option(struct sim_opts *o, const char *dir)
+{
+	struct stat st;
+
+	if (o->nr_shares == SIM_MAX_SHARES)
+		return bad("--share", dir,
+			   "at most " SIM_STR(SIM_MAX_SHARES) " directories");
+	if (dir[0] != '/' || strlen(dir) > 200 ||
+	    strspn(dir, SIM_SHARE_CHARS) != strlen(dir))
+		return bad("--share", dir,
+			   "give an absolute path of letters, digits and / . _ + - only");
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return bad("--share", dir, "not a directory");
+	o->share[o->nr_shares++] = dir;
+	return -1;
 }
 
 /* One option; returns -1 to go on, else an exit status. */
@@ -134,6 +158,8 @@ static int sim_option(struct sim_opts *o, int c, const char *arg)
 	case OPT_CHECK_ONLY:
 		o->check_only = true;
 		return -1;
+	case OPT_SHARE:
+		return sim_share_option(o, arg);
 	case OPT_KERNEL:
 		o->kernel = arg;
 		return -1;
@@ -147,7 +173,7 @@ static int sim_option(struct sim_opts *o, int c, const char *arg)
 		o->qemu = arg;
 		return -1;
 	case OPT_HELP:
-		printf(sim_usage, SIM_MAX_HOSTS);
+		printf(sim_usage, SIM_MAX_HOSTS, SIM_MAX_SHARES);
 		return RACKVM_EXIT_OK;
 	default:
 		fprintf(stderr, "rackvm sim: try rackvm sim --help\n");

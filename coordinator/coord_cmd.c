@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "coordinator/cli.h"
 #include "coordinator/ctl.h"
 
@@ -23,9 +24,10 @@ static void coord_usage(FILE *f)
 	    "  --nodes N            number of nodes (1..%d)\n"
 	    "  --provider P         data-plane provider for the nodes: tcp (default), "
 	    "shm\n"
-	    "  --heartbeat-ms MS    heartbeat interval (default 200, %d..%d)\n"
+	    "  --heartbeat-ms MS    heartbeat interval (default 200; 1000 in a QEMU TCG\n"
+	    "                       host; %d..%d)\n"
 	    "  --join-timeout-ms MS how long to wait for all joins, and then for all\n"
-	    "                       Ready messages (default 15000)\n"
+	    "                       Ready messages (default 15000; x5 in a QEMU TCG host)\n"
 	    "  --seconds S          keep the cluster running S s after Start (default "
 	    "0)\n"
 	    "  --vcpus N            guest vCPUs to place (default: one per node)\n"
@@ -205,8 +207,8 @@ int cmd_coordinator(int argc, char **argv)
 {
 	struct coord_opts o = {
 	    .provider = "tcp",
-	    .heartbeat_ms = 200,
-	    .join_timeout_ms = 15000,
+	    .heartbeat_ms = 200 * vm_host_slowdown(),
+	    .join_timeout_ms = 15000 * vm_host_slowdown(),
 	    .mem = 256ULL << 20,
 	    .check_rounds = 10,
 	};

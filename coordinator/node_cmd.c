@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "core/core.h"
 #include "coordinator/cli.h"
 #include "coordinator/ctl.h"
 
@@ -21,7 +22,8 @@ static void node_usage(FILE *f)
 	    "  --iface IP             local address the data plane binds to\n"
 	    "  --id K                 ask for node id K (default: ids in join order)\n"
 	    "  --connect-timeout-ms MS  give up if the coordinator does not answer the\n"
-	    "                         first message within MS (default 3000)\n"
+	    "                         first message within MS (default 3000;\n"
+	    "                         x5 in a QEMU TCG host)\n"
 	    "  --shared-mem-fd FD     guest RAM as an inherited memfd shared by every\n"
 	    "                         node of one host (--memory shared; set by\n"
 	    "                         `rackvm run --nodes`)\n"
@@ -108,7 +110,7 @@ int cmd_node(int argc, char **argv)
 	struct node_opts o = {
 	    .protocol_version = CTL_PROTO_VERSION,
 	    .want_id = -1,
-	    .connect_timeout_ms = 3000,
+	    .connect_timeout_ms = 3000 * vm_host_slowdown(),
 	    .shared_mem_fd = -1,
 	};
 	int c;

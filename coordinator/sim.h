@@ -21,6 +21,13 @@
 #define SIM_COORD_PORT 7700
 #define SIM_NET_PREFIX "10.77.0."
 #define SIM_NET_BASE   10
+/* --share: directories of this box mounted at the same path in every host */
+#define SIM_MAX_SHARES 4
+#define SIM_SHARE_CHARS                                                                  \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-"
+#define SIM_SHARE_OPT_MAX 320
+#define SIM_STR_(x)	  #x
+#define SIM_STR(x)	  SIM_STR_(x)
 
 struct sim_opts {
 	unsigned int hosts, host_cpus, timeout_s;
@@ -30,6 +37,8 @@ struct sim_opts {
 	const char *provider; /* N > 1: the VM's data plane: tcp or verbs */
 	bool check_only;      /* N > 1: rackvm run on host 0 + health checks */
 	const char *qemu;
+	const char *share[SIM_MAX_SHARES]; /* absolute paths (9p, read-write) */
+	unsigned int nr_shares;
 	/* hidden, for tests and debugging: another image, extra kernel words */
 	const char *kernel, *initrd, *append;
 	int run_argc;

@@ -27,39 +27,64 @@ static int host_append(const struct sim *s, unsigned int k, char *out, size_t le
 		     "rackvm.cmd=%s%s%s",
 		     k, ip, s->o.hosts > 1 ? " rackvm.rxe=1" : "", b64,
 		     s->o.append ? " " : "", s->o.append ? s->o.append : "");
+	/* --share paths are one word each (checked when parsed) */
+	for (unsigned int i = 0; i < s->o.nr_shares && n >= 0 && (size_t)n < len; i++)
+		n += snprintf(out + n, len - (size_t)n, " rackvm.share%u=%s", i,
+			      s->o.share[i]);
 	return n < 0 || (size_t)n >= len || n >= SIM_CMDLINE_MAX ? -E2BIG : 0;
+}
+
+/* -virtfs for each --share: mount tag rshareI, the path as it is. */
+static int host_shares(const struct sim *s, char *argv[], int at,
+		       char opts[][SIM_SHARE_OPT_MAX])
+{
+	for (unsigned int i = 0; i < s->o.nr_shares; i++) {
+		snprintf(opts[i], SIM_SHARE_OPT_MAX,
+			 "local,path=%s,mount_tag=rshare%u,security_model=none,"
+			 "multidevs=remap",
+			 s->o.share[i], i);
+		argv[at++] = "-virtfs";
+		argv[at++] = opts[i];
+	}
+	argv[at] = NULL;
+	return at;
 }
 
 static int host_spawn(struct sim *s, unsigned int k, const char *append, int out_fd)
 {
 	char smp[16], mem[32], netdev[96], nic[64];
-	char *argv[] = {"ip",
-			"netns",
-			"exec",
-			s->ns,
-			(char *)s->o.qemu,
-			"-accel",
-			"tcg",
-			"-cpu",
-			"max",
-			"-smp",
-			smp,
-			"-m",
-			mem,
-			"-nographic",
-			"-no-reboot",
-			"-kernel",
-			s->kernel,
-			"-initrd",
-			s->initrd,
-			"-append",
-			(char *)append,
-			"-netdev",
-			netdev,
-			"-device",
-			nic,
-			NULL};
+	char shares[SIM_MAX_SHARES][SIM_SHARE_OPT_MAX];
+	char *argv[32 + 2 * SIM_MAX_SHARES] = {"ip",
+					       "netns",
+					       "exec",
+					       s->ns,
+					       (char *)s->o.qemu,
+					       "-accel",
+					       "tcg",
+					       "-cpu",
+					       "max",
+					       "-smp",
+					       smp,
+					       "-m",
+					       mem,
+					       "-nographic",
+					       "-no-reboot",
+					       "-kernel",
+					       s->kernel,
+					       "-initrd",
+					       s->initrd,
+					       "-append",
+					       (char *)append,
+					       "-netdev",
+					       netdev,
+					       "-device",
+					       nic};
 
+	int at = 0;
+
+	while (argv[at])
+		at++;
+	host_shares(s, argv, at, shares);
 	snprintf(smp, sizeof(smp), "%u", s->o.host_cpus);
 	snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(s->o.host_mem >> 20));
 	snprintf(netdev, sizeof(netdev), "vde,sock=%s/switch,id=n0", s->dir);

@@ -27,6 +27,17 @@ bool host_is_qemu_tcg(void)
 	return !strcmp(vendor, "TCGTCGTCGTCG");
 }
 
+bool vm_host_is_emulated(void)
+{
+	return host_is_qemu_tcg();
+}
+
+/* Under TCG a busy node can miss two 200 ms heartbeats, or a 3 s connect. */
+unsigned int vm_host_slowdown(void)
+{
+	return host_is_qemu_tcg() ? 5 : 1;
+}
+
 const char *host_linux_quirks(const struct vm *vm)
 {
 	(void)vm;

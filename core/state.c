@@ -98,7 +98,18 @@ static struct kvm_msrs *msrs_alloc(uint32_t n)
 	return m;
 }
 
-/* KVM_GET_MSR_INDEX_LIST minus IA32_TSC (the TSC section has it). */
+/*
+ * Not in the MSRS section: IA32_TSC (the TSC section has it) and Hyper-V's
+ * synthetic MSRs (0x40000000-0x40001fff). rackvm offers the guest no Hyper-V
+ * CPUID leaves, so nothing uses them; two of them are running counters
+ * (TIME_REF_COUNT, VP_RUNTIME) that would differ on every save anyway.
+ */
+static bool state_msr_saved(uint32_t index)
+{
+	return index != STATE_MSR_IA32_TSC && (index < 0x40000000 || index > 0x40001fff);
+}
+
+/* KVM_GET_MSR_INDEX_LIST minus the MSRs state_msr_saved() leaves out. */
 static int msr_list(int kvm_fd, struct kvm_msrs **out)
 {
 	struct kvm_msr_list probe = {.nmsrs = 0}, *l;
@@ -123,7 +134,7 @@ static int msr_list(int kvm_fd, struct kvm_msrs **out)
 	}
 	m->nmsrs = 0;
 	for (uint32_t i = 0; i < l->nmsrs && i < probe.nmsrs; i++)
-		if (l->indices[i] != STATE_MSR_IA32_TSC)
+		if (state_msr_saved(l->indices[i]))
 			m->entries[m->nmsrs++].index = l->indices[i];
 	free(l);
 	*out = m;

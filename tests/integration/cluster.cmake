@@ -15,7 +15,10 @@ endfunction()
 foreach(n 2 3 4)
   cluster_case(mesh-${n} mesh ${RACKVM} ${n})
 endforeach()
-cluster_case(node-killed kill ${RACKVM})
+# it runs a guest: here, or in a QEMU host (kvm_exec.sh)
+add_test(NAME cluster/node-killed COMMAND ${KVM_EXEC} ${CLUSTER_TEST} kill ${RACKVM})
+set_tests_properties(cluster/node-killed PROPERTIES LABELS integration TIMEOUT 180
+  ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
 cluster_case(coordinator-unreachable unreachable ${RACKVM})
 cluster_case(protocol-version-mismatch version ${RACKVM})
 cluster_case(malformed-message malformed ${RACKVM} $<TARGET_FILE:ctl_rawsend>)
@@ -26,3 +29,4 @@ cluster_case(netns-veth netns ${RACKVM})
 set_tests_properties(cluster/mesh-2 cluster/mesh-3 cluster/mesh-4 cluster/node-killed
   cluster/malformed-message cluster/too-many-nodes cluster/join-timeout cluster/netns-veth
   PROPERTIES RESOURCE_LOCK rackvm-cluster)
+kvm_test(cluster/node-killed)

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # expect.sh STATUS REGEX CMD [ARGS...]
 # Runs CMD, echoes its output, and passes only when it exits with STATUS
 # (a number, or "nonzero") and its combined output matches the extended

@@ -5,7 +5,7 @@
 # milestone when the boot gets further. Skipped (77) where /dev/kvm is not PVM
 # (hardware KVM boots Linux in seconds) or the images are not built.
 set(LINUX_PVM_CHECK "
-  [ -e /sys/module/kvm_pvm ] || { echo 'skip: /dev/kvm is not PVM'; exit 77; }
+  [ -c /dev/kvm ] && [ -e /sys/module/kvm_pvm ] || { echo 'skip: no /dev/kvm, or it is not PVM'; exit 77; }
   [ -r \"$RACKVM_GUEST_DIR/linux/vmlinux\" ] || { echo 'skip: no Linux image (make guest)'; exit 77; }")
 
 # $1: milestone regex; the rest: rackvm arguments. Passes once the console

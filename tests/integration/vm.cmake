@@ -3,12 +3,13 @@
 set(VM_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect.sh)
 
 function(vm_case name nodes vcpus test)
-  add_test(NAME vm/${name} COMMAND ${VM_EXPECT} 0
+  add_test(NAME vm/${name} COMMAND ${KVM_EXEC} ${VM_EXPECT} 0
     "RACKVM-RESULT test=${test} status=pass"
     ${RACKVM} run --nodes ${nodes} --vcpus ${vcpus} --mem 128M --test ${test} --seconds 1
     --timeout 120 ${ARGN})
   set_tests_properties(vm/${name} PROPERTIES LABELS integration TIMEOUT 300
     RESOURCE_LOCK rackvm-cluster ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
+  kvm_test(vm/${name})
 endfunction()
 
 # guest RAM through the DSM (the default)

@@ -390,6 +390,17 @@ static const uint8_t program[] = {
     0xf4,						 /* hlt */
 };
 
+/* KVM finishes a PIO exit (RIP past the OUT) on the next KVM_RUN; hardware
+ * KVM leaves RIP on the OUT until then (PVM does not). immediate_exit lets
+ * it complete without running the guest, as the KVM API says to. */
+static void complete_exit(struct guest *g)
+{
+	g->run->immediate_exit = 1;
+	assert_int_equal(ioctl(g->fd, KVM_RUN, 0), -1);
+	assert_int_equal(errno, EINTR);
+	g->run->immediate_exit = 0;
+}
+
 /* Run to the "done" port; every emulation failure goes to emu_complete(). */
 static unsigned int run_guest(struct guest *g)
 {
@@ -403,6 +414,7 @@ static unsigned int run_guest(struct guest *g)
 			if (g->run->io.port == PORT_BAD)
 				fail_msg("the guest took an unexpected exception");
 			assert_int_equal(g->run->io.port, PORT_DONE);
+			complete_exit(g);
 			return emulated;
 		case KVM_EXIT_INTERNAL_ERROR:
 			if (emu_complete(g->fd, g->run, &g->gm, why, sizeof(why)) != 0)
@@ -490,15 +502,24 @@ static void test_complete_by_hand(void **state)
 
 	/* int3 queues #BP with RIP past it: the guest's handler runs once, then
 	 * the guest goes on after the int3 (KVM does not report a queued soft
-	 * exception in KVM_GET_VCPU_EVENTS, so run it to see). */
-	memcpy(gpa(g, CODE + 0x900), (const uint8_t[]){0xcc, 0xe6, PORT_DONE, 0xf4}, 4);
-	put64(g, COUNTER, 0);
-	set_regs(g, CODE + 0x900);
-	assert_int_equal(fake_exit(g, (const uint8_t[]){0xcc}, 1, why, sizeof(why)), 0);
-	run_guest(g);
-	assert_int_equal(*gpa(g, COUNTER), 1);
-	assert_int_equal(ioctl(g->fd, KVM_GET_REGS, &r), 0);
-	assert_int_equal(r.rip, CODE + 0x903);
+	 * exception in KVM_GET_VCPU_EVENTS, so run it to see). Only PVM fails
+	 * to emulate int3, and only PVM takes a re-injected soft exception with
+	 * RIP past it: kvm-amd decodes the instruction at RIP to find the return
+	 * address, so it would skip one more. */
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		memcpy(gpa(g, CODE + 0x900),
+		       (const uint8_t[]){0xcc, 0xe6, PORT_DONE, 0xf4}, 4);
+		put64(g, COUNTER, 0);
+		set_regs(g, CODE + 0x900);
+		assert_int_equal(
+		    fake_exit(g, (const uint8_t[]){0xcc}, 1, why, sizeof(why)), 0);
+		run_guest(g);
+		assert_int_equal(*gpa(g, COUNTER), 1);
+		assert_int_equal(ioctl(g->fd, KVM_GET_REGS, &r), 0);
+		assert_int_equal(r.rip, CODE + 0x903);
+	} else {
+		print_message("note: int3 completion checked on PVM only\n");
+	}
 
 	/* Unknown: refused with the bytes and RIP, and RIP stays. */
 	set_regs(g, CODE);

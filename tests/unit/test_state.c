@@ -176,6 +176,22 @@ static const uint8_t *section(const void *blob, size_t len, uint32_t type, uint3
 	return NULL;
 }
 
+/* Name the MSRs that differ between two MSRS payloads (same count). */
+static void print_msr_diff(const uint8_t *px, const uint8_t *py, uint32_t len)
+{
+	for (uint32_t off = 8; off + sizeof(struct kvm_msr_entry) <= len;
+	     off += sizeof(struct kvm_msr_entry)) {
+		struct kvm_msr_entry ex, ey;
+
+		memcpy(&ex, px + off, sizeof(ex));
+		memcpy(&ey, py + off, sizeof(ey));
+		if (ex.index != ey.index || ex.data != ey.data)
+			print_error("MSR %#x = %#llx, then %#x = %#llx\n", ex.index,
+				    (unsigned long long)ex.data, ey.index,
+				    (unsigned long long)ey.data);
+	}
+}
+
 /* Equal section by section, except the TSC value, which moves. */
 static void assert_same_state(const void *x, size_t xlen, const void *y, size_t ylen)
 {
@@ -197,8 +213,11 @@ static void assert_same_state(const void *x, size_t xlen, const void *y, size_t 
 			assert_int_equal(tx.tsc_khz, ty.tsc_khz);
 			continue;
 		}
-		if (memcmp(px, py, lx) != 0)
+		if (memcmp(px, py, lx) != 0) {
+			if (t == VCPU_SEC_MSRS)
+				print_msr_diff(px, py, lx);
 			fail_msg("section %u differs", t);
+		}
 	}
 }
 
