@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "coordinator/cli.h"
 #include "coordinator/node.h"
 
@@ -31,6 +32,7 @@ static void node_welcome(struct node *n, const Rackvm__Welcome *w)
 	/* "verbs" names the native ibverbs backend; "verbs;ofi_rxm" is libfabric's */
 	cfg->backend = strcmp(n->provider, "verbs") ? "ofi" : "verbs";
 	cfg->iface = n->o->iface;
+	cfg->stall_ms = 1000 * vm_host_slowdown();
 	cfg->node_id = n->id;
 	cfg->nr_nodes = n->count;
 	if (node_work_start(&n->work, NODE_TASK_OPEN))

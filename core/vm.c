@@ -32,7 +32,8 @@ static int kvm_open(struct vm *vm)
 
 		fprintf(stderr,
 			"rackvm: cannot open /dev/kvm: %s (is KVM loaded and are you root or in "
-			"the kvm group?)\n",
+			"the kvm group? Without KVM here, `rackvm sim --hosts 1 -- RUN-ARGS` "
+			"runs the guest in a QEMU host)\n",
 			strerror(errno));
 		return err;
 	}

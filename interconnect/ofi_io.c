@@ -50,7 +50,7 @@ static uint64_t ofi_now_ns(void)
 
 /*
  * The provider said "not now" (-FI_EAGAIN): progress and say whether to try
- * again. A peer whose queue does not drain within OFI_STALL_NS is declared
+ * again. A peer whose queue does not drain within stall_ms (1 s) is declared
  * gone: this and later operations towards it fail with -ETIMEDOUT at once,
  * so no thread ever spins forever on a dead peer.
  */
@@ -60,7 +60,7 @@ static int ofi_retry(struct ofi *o, uint32_t dst, uint64_t *deadline)
 	int ret;
 
 	if (!*deadline)
-		*deadline = now + OFI_STALL_NS;
+		*deadline = now + o->b.stall_ns;
 	if (now > *deadline) {
 		if (!o->dead[dst])
 			xb_log(&o->b, "node %u stopped taking messages: treating it as gone",

@@ -64,13 +64,12 @@ struct ofi {
 	struct ofi_tx *tx, *tx_free;
 	struct ofi_rma *rma, *rma_free;
 	unsigned int tx_busy, rma_busy;
-	/* peers that let a send or one-sided op wait past OFI_STALL_NS: gone */
+	/* peers that let a send or one-sided op wait past stall_ns: gone */
 	bool dead[XPORT_MAX_NODES];
 };
 
 /* How long a send or one-sided op may wait for the provider to take it
  * before the peer is declared gone (a dead peer's queue never drains). */
-#define OFI_STALL_NS 1000000000ULL
 
 static inline struct ofi *ofi_of(struct xport_base *b)
 {

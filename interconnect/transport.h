@@ -56,6 +56,7 @@ struct xport_config {
 	uint32_t node_id;
 	uint32_t nr_nodes;
 	uint32_t delay_us; /* injected one-way delay per message (cluster-sim) */
+	uint32_t stall_ms; /* a peer that takes no message for this long is gone (0: 1000) */
 	/* The owner busy-polls and never sleeps on xport_wait_fd: xport_poll
 	 * then skips arming it (fi_trywait, timers), which costs microseconds. */
 	bool busy_poll;

@@ -112,6 +112,7 @@ int xb_init(struct xport_base *b, const struct xport_config *cfg,
 	b->self = cfg->node_id;
 	b->identity_set = cfg->nr_nodes != 0;
 	b->delay_ns = (uint64_t)cfg->delay_us * 1000;
+	b->stall_ns = (uint64_t)(cfg->stall_ms ? cfg->stall_ms : 1000) * 1000000;
 	if (b->max_nodes > XPORT_MAX_NODES || b->self >= b->max_nodes) {
 		fprintf(stderr,
 			"rackvm xport: node id %u / %u nodes out of range (max %u)\n",

@@ -106,6 +106,7 @@ struct xport_base {
 	uint32_t self, nr_nodes, max_nodes;
 	bool identity_set, connected, virt_addr, ordered;
 	uint64_t delay_ns;
+	uint64_t stall_ns; /* cfg->stall_ms: a peer that drains nothing this long is gone */
 
 	uint64_t *tx_seq, *rx_seq; /* per node */
 	struct xb_region local[XB_NR_REGIONS];
