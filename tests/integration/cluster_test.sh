@@ -339,39 +339,40 @@ case_netnsint() {
 	nothing_left_netns "$sup" "$ino"
 }
 
+# finish_run PID STATUS REGEX WHAT: rackvm run (PID, output in run.log) ends
+# within 60 s with STATUS and said REGEX (else "WHAT"); then nothing is left
+# of its namespaces rackvm-run-SUPPID-*.
+finish_run() {
+	local st
+	wait_pid "$1" 60
+	st=$?
+	cat "$tmp/run.log"
+	[ $st -eq "$2" ] || fail "exit $st, want $2"
+	grep -q -- "$3" "$tmp/run.log" || fail "$4"
+	nothing_left_netns "$(sed -n 's/.*rackvm-run-\([0-9]*\)-.*/\1/p' "$tmp/run.log" | head -n 1)"
+}
+
 # A set-up step fails (a tc that always fails): exit 3, the failing command
 # named, everything made so far removed.
 case_netnsfail() {
-	local st
 	netns_or_skip
 	mkdir "$tmp/bin"
 	printf '#!/bin/sh\necho "tc: simulated failure" >&2\nexit 2\n' >"$tmp/bin/tc"
 	chmod +x "$tmp/bin/tc"
 	PATH=$tmp/bin:$PATH "$R" run --nodes 2 --netns --mesh-only --link-rate 10mbit \
 		>"$tmp/run.log" 2>&1 &
-	wait_pid $! 60
-	st=$?
-	cat "$tmp/run.log"
-	[ $st -eq 3 ] || fail "exit $st, want 3"
-	grep -q "tc -n rackvm-run-[0-9]*-n0 qdisc add dev eth0 root tbf rate 10000000bit.*failed (status 2): tc: simulated failure" \
-		"$tmp/run.log" || fail "the failing command is not named"
-	nothing_left_netns "$(sed -n 's/.*tc -n rackvm-run-\([0-9]*\)-.*/\1/p' "$tmp/run.log")"
+	finish_run $! 3 "tc -n rackvm-run-[0-9]*-n0 qdisc add dev eth0 root tbf rate 10000000bit.*failed (status 2): tc: simulated failure" \
+		"the failing command is not named"
 }
 
 # A namespace left with the name this run wants (a supervisor killed during
 # set-up, whose pid came round again) is removed and named.
 case_netnsleftover() {
-	local st
 	netns_or_skip
 	bash -c 'ip netns add rackvm-run-$$-n1 && exec "$0" run --nodes 2 --netns \
 		--mesh-only --heartbeat-ms 1000' "$R" >"$tmp/run.log" 2>&1 &
-	wait_pid $! 60
-	st=$?
-	cat "$tmp/run.log"
-	[ $st -eq 0 ] || fail "exit $st"
-	grep -q "removed network namespace rackvm-run-[0-9]*-n1, left by an earlier run" \
-		"$tmp/run.log" || fail "the leftover is not named"
-	nothing_left_netns "$(sed -n 's/.*rackvm-run-\([0-9]*\)-n1.*/\1/p' "$tmp/run.log")"
+	finish_run $! 0 "removed network namespace rackvm-run-[0-9]*-n1, left by an earlier run" \
+		"the leftover is not named"
 }
 
 case "$case" in
