@@ -176,8 +176,11 @@ static void net_describe(const struct cluster_net *net, const struct run_opts *o
 	printf("rackvm run: namespace mode: coordinator " NET_PREFIX "%d on a bridge, "
 	       "nodes " NET_PREFIX "%d.." NET_PREFIX "%u on veth",
 	       NET_COORD, NET_BASE, NET_BASE + net->nr - 2);
-	if (o->link_rate)
-		printf(", tbf %.3g Mbit/s each way", (double)o->link_rate / 1e6);
+	if (o->link_rate && o->link_rate % 1000000000 == 0)
+		printf(", tbf %llu Gbit/s each way",
+		       (unsigned long long)o->link_rate / 1000000000);
+	else if (o->link_rate)
+		printf(", tbf %g Mbit/s each way", (double)o->link_rate / 1e6);
 	if (o->link_delay_us)
 		printf(", +%u us per message (rackvm's delay)", o->link_delay_us);
 	printf("\n");

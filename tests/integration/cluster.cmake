@@ -62,3 +62,9 @@ netns_usage(netns-delay-too-big "bad --link-delay-us '100001': give microseconds
   --nodes 2 --netns --link-delay-us 100001)
 netns_usage(netns-delay-negative "bad --link-delay-us '-5'" --nodes 2 --link-delay-us -5)
 netns_usage(netns-too-many-nodes "--netns takes at most 240 nodes" --nodes 250 --netns)
+# Not root: one line, exit 3 (as root, the case drops to nobody first).
+add_test(NAME cluster/netns-not-root COMMAND sh -c
+  "if [ \"$(id -u)\" = 0 ]; then exec setpriv --reuid=nobody --regid=nogroup --clear-groups \"$@\"; else exec \"$@\"; fi"
+  sh ${CLUSTER_EXPECT} 3 "--netns needs root .*: run as root, or drop --netns"
+  ${RACKVM} run --nodes 2 --netns --mesh-only)
+set_tests_properties(cluster/netns-not-root PROPERTIES LABELS integration)
