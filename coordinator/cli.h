@@ -42,10 +42,24 @@ struct run_opts {
 	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
 	bool numa_off;
 	bool verbose;
+	/* --nodes: namespace mode (cluster_netns.c) */
+	bool netns;		    /* one network namespace per node, over veth */
+	uint64_t link_rate;	    /* --netns: bit/s of each node's link (0: no limit) */
+	unsigned int link_delay_us; /* added to every data-plane message (0: none) */
 };
 
 /* `rackvm run --nodes N`: coordinator + N node processes on this box. */
 int cluster_run(const struct run_opts *o, int argc, char **argv);
+
+/* --netns, --link-rate, --link-delay-us: one option (-1: go on, else an exit
+ * status), and whether they agree with the rest (-1: yes, else exit 2). */
+int run_net_option(struct run_opts *o, int opt, const char *arg);
+int run_net_check(const struct run_opts *o);
+enum { RUN_OPT_NETNS = 512, RUN_OPT_LINK_RATE, RUN_OPT_LINK_DELAY };
+
+/* Parse "100mbit", "1gbit", "64000" (bit/s, decimal prefixes as tc); -EINVAL
+ * on anything else. */
+int parse_rate(const char *s, uint64_t *bps);
 
 /* Parse "256M", "2G", "4096" (bytes); -EINVAL on anything else. */
 int parse_size(const char *s, uint64_t *out);

@@ -35,6 +35,7 @@ struct cluster {
 	const char *memory;    /* guest RAM: "shared" or "dsm" */
 	int shared_fd;	       /* "shared": the memfd every node inherits */
 	char shared_fd_str[16], secs[16], timeout[16];
+	struct cluster_net net; /* --netns, --link-delay-us */
 };
 
 static unsigned int cluster_hb_ms(const struct cluster *c)
@@ -112,6 +113,7 @@ static int cluster_spawn_nodes(struct cluster *c)
 			args[n++] = "--shared-mem-fd";
 			args[n++] = c->shared_fd_str;
 		}
+		cluster_net_node_args(&c->net, c->o, i - 1, args, &n);
 		snprintf(c->ch[i].label, sizeof(c->ch[i].label), "node %u", i - 1);
 		ret = cluster_spawn(&c->ch[i], args, c->pgid);
 		if (ret)
@@ -240,19 +242,22 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 			CTL_MAX_NODES);
 		return RACKVM_EXIT_USAGE;
 	}
-	port = cluster_free_port();
+	port = o->netns ? 0 : cluster_free_port();
 	if (port < 0) {
 		fprintf(stderr, "rackvm run: no free port on 127.0.0.1: %s\n",
 			strerror(-port));
 		return RACKVM_EXIT_HOST;
 	}
 	snprintf(c.endpoint, sizeof(c.endpoint), "tcp://127.0.0.1:%d", port);
+	if (o->netns) /* the switch namespace is new: its port is free */
+		cluster_net_endpoint(c.endpoint, sizeof(c.endpoint));
 	c.ch = calloc(c.nr, sizeof(*c.ch));
 	if (!c.ch)
 		return RACKVM_EXIT_HOST;
 	for (unsigned int i = 0; i < c.nr; i++) {
 		c.ch[i].out_fd = -1; /* not spawned: nothing to read or reap */
 		c.ch[i].exited = true;
+		c.ch[i].netns_fd = -1;
 	}
 	if (!o->mesh_only && cluster_shared_memory(&c)) {
 		free(c.ch);
@@ -260,6 +265,11 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 	}
 	ctl_catch_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = o->netns ? cluster_net_up(&c.net, o, c.ch) : 0;
+	if (ret) {
+		free(c.ch);
+		return ret;
+	}
 	c.t0 = ctl_now_ms();
 	ret = cluster_spawn_coord(&c);
 	if (ret)
@@ -272,6 +282,7 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 	}
 	cluster_wait(&c);
 	kill(-c.pgid, SIGKILL); /* nothing should be left; make sure */
+	cluster_net_down(&c.net);
 	ret = ret ? ret : cluster_summary(&c);
 	if (ret < 0)
 		goto err_free;
@@ -280,6 +291,7 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 err_free:
 	fprintf(stderr, "rackvm run: cannot start the cluster processes: %s\n",
 		strerror(-ret));
+	cluster_net_down(&c.net);
 	free(c.ch);
 	return RACKVM_EXIT_HOST;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ int cluster_free_port(void)
 	return ret;
 }
 
-static void cluster_child_exec(char *const args[], int out_fd, pid_t pgid, pid_t parent)
+static void cluster_child_exec(char *const args[], int out_fd, pid_t pgid, pid_t parent,
+			       int netns_fd)
 {
 	char exe[PATH_MAX];
 	ssize_t n;
@@ -50,6 +52,12 @@ static void cluster_child_exec(char *const args[], int out_fd, pid_t pgid, pid_t
 	signal(SIGTERM, SIG_DFL);
 	dup2(out_fd, STDOUT_FILENO);
 	dup2(out_fd, STDERR_FILENO);
+	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET)) {
+		dprintf(out_fd,
+			"rackvm run: cannot enter the node's network namespace: %s\n",
+			strerror(errno));
+		_exit(127);
+	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = 0;
@@ -77,7 +85,7 @@ int cluster_spawn(struct cluster_child *ch, char *const args[], pid_t pgid)
 		return err;
 	}
 	if (!ch->pid)
-		cluster_child_exec(args, fds[1], pgid, parent);
+		cluster_child_exec(args, fds[1], pgid, parent, ch->netns_fd);
 	/* both sides set the group: whoever runs first wins the race */
 	setpgid(ch->pid, pgid ? pgid : ch->pid);
 	close(fds[1]);

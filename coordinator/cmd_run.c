@@ -38,6 +38,14 @@ static const char run_usage[] =
 	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200; 1000 in\n"
 	"                        a QEMU TCG host); a node\n"
 	"                        silent for two intervals stops the run\n"
+	"  --netns               with --nodes: every node in its own network namespace,\n"
+	"                        joined to the coordinator's by veth and a bridge\n"
+	"                        (10.78.0.0/24; needs root; tcp provider only)\n"
+	"  --link-rate RATE      with --netns: a tbf limit on each node's link, both\n"
+	"                        ways, e.g. 100mbit, 1gbit (1mbit..100gbit)\n"
+	"  --link-delay-us US    with --nodes: every data-plane message waits US us\n"
+	"                        (0..100000) on arrival: rackvm's own delay, in the\n"
+	"                        transport, as netem is missing here\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n";
 
@@ -107,6 +115,9 @@ static const struct option run_options[] = {
 	{"mesh-only", no_argument, NULL, OPT_MESH_ONLY},
 	{"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
 	{"provider", required_argument, NULL, OPT_PROVIDER},
+	{"netns", no_argument, NULL, RUN_OPT_NETNS},
+	{"link-rate", required_argument, NULL, RUN_OPT_LINK_RATE},
+	{"link-delay-us", required_argument, NULL, RUN_OPT_LINK_DELAY},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -168,6 +179,10 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 	case OPT_APPEND: o->append = arg; return -1;
 	case OPT_PROVIDER: o->provider = arg; return -1;
 	case OPT_VERBOSE: o->verbose = true; return -1;
+	case RUN_OPT_NETNS:
+	case RUN_OPT_LINK_RATE:
+	case RUN_OPT_LINK_DELAY:
+		return run_net_option(o, c, arg);
 	case OPT_HELP:
 		printf(run_usage, VM_MAX_VCPUS);
 		return RACKVM_EXIT_OK;
@@ -193,7 +208,7 @@ static int run_parse(struct run_opts *o, int argc, char **argv)
 			argv[optind]);
 		return RACKVM_EXIT_USAGE;
 	}
-	return -1;
+	return run_net_check(o);
 }
 
 static struct vm *running_vm;

@@ -26,6 +26,8 @@
 #define CTL_HB_MS_MAX	  60000
 #define CTL_ROUNDS_MAX	  100000
 #define CTL_VCPUS_MAX	  256
+/* rackvm node --delay-us (rackvm run --link-delay-us): at most 100 ms */
+#define CTL_DELAY_US_MAX	  100000
 
 /* One received ZeroMQ message: the ROUTER's routing id (if any) and body. */
 struct ctl_frame {
@@ -107,6 +109,7 @@ struct node_opts {
 	int64_t want_id;	       /* -1: join order */
 	int shared_mem_fd;	       /* guest RAM shared by the nodes of one host, or -1 */
 	unsigned int connect_timeout_ms;
+	unsigned int delay_us; /* added to every data-plane message received */
 };
 int node_run(const struct node_opts *o);
 

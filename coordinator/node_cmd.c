@@ -20,6 +20,9 @@ static void node_usage(FILE *f)
 	    "  --coordinator EP       the coordinator's ZeroMQ endpoint (required)\n"
 	    "  --provider P           data-plane provider (default: the coordinator's)\n"
 	    "  --iface IP             local address the data plane binds to\n"
+	    "  --delay-us US          hold every data-plane message this node receives\n"
+	    "                         for US microseconds, 0..%u (rackvm's own delay,\n"
+	    "                         for a slower link than the real one; default 0)\n"
 	    "  --id K                 ask for node id K (default: ids in join order)\n"
 	    "  --connect-timeout-ms MS  give up if the coordinator does not answer the\n"
 	    "                         first message within MS (default 3000;\n"
@@ -29,7 +32,8 @@ static void node_usage(FILE *f)
 	    "                         `rackvm run --nodes`)\n"
 	    "  -h, --help             this text\n\n"
 	    "exit status: 0 the run finished, 2 bad usage, 3 the data plane cannot be\n"
-	    "opened here, 4 the coordinator refused, stopped or lost this node.\n");
+	    "opened here, 4 the coordinator refused, stopped or lost this node.\n",
+	    CTL_DELAY_US_MAX);
 }
 
 enum {
@@ -40,6 +44,7 @@ enum {
 	OPT_CONNECT_TIMEOUT,
 	OPT_PROTO_VERSION,
 	OPT_SHARED_MEM_FD,
+	OPT_DELAY_US,
 };
 
 static const struct option node_longopts[] = {
@@ -51,6 +56,7 @@ static const struct option node_longopts[] = {
     /* hidden: lets tests speak a wrong protocol version */
     {"protocol-version", required_argument, NULL, OPT_PROTO_VERSION},
     {"shared-mem-fd", required_argument, NULL, OPT_SHARED_MEM_FD},
+    {"delay-us", required_argument, NULL, OPT_DELAY_US},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -94,6 +100,11 @@ static int node_opt(struct node_opts *o, int c, const char *arg)
 		if (node_num("shared-mem-fd", arg, 3, 65535, &v))
 			return -1;
 		o->shared_mem_fd = (int)v;
+		return 0;
+	case OPT_DELAY_US:
+		if (node_num("delay-us", arg, 0, CTL_DELAY_US_MAX, &v))
+			return -1;
+		o->delay_us = (unsigned int)v;
 		return 0;
 	case OPT_PROTO_VERSION:
 		if (node_num("protocol-version", arg, 0, UINT32_MAX, &v))

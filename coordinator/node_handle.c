@@ -33,6 +33,7 @@ static void node_welcome(struct node *n, const Rackvm__Welcome *w)
 	cfg->backend = strcmp(n->provider, "verbs") ? "ofi" : "verbs";
 	cfg->iface = n->o->iface;
 	cfg->stall_ms = 1000 * vm_host_slowdown();
+	cfg->delay_us = n->o->delay_us;
 	cfg->node_id = n->id;
 	cfg->nr_nodes = n->count;
 	if (node_work_start(&n->work, NODE_TASK_OPEN))
@@ -63,8 +64,12 @@ static void node_join(struct node *n, int result)
 	j.mem = node_mem_bytes();
 	env.body_case = RACKVM__ENVELOPE__BODY_JOIN;
 	env.join = &j;
-	printf("rackvm %s: joined as node %u of %u (%s data plane)\n", n->who, n->id,
-	       n->count, n->provider);
+	printf("rackvm %s: joined as node %u of %u (%s data plane%s%s", n->who, n->id,
+	       n->count, n->provider, n->o->iface ? " on " : "",
+	       n->o->iface ? n->o->iface : "");
+	if (n->o->delay_us)
+		printf(", +%u us per message received", n->o->delay_us);
+	printf(")\n");
 	n->phase = NODE_JOINED;
 	if (node_send(n, &env))
 		node_finish(n, RACKVM_EXIT_PEER);

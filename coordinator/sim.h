@@ -72,7 +72,7 @@ struct sim {
 	struct sim_host host[SIM_MAX_HOSTS];
 };
 
-/* sim_proc.c: child processes. */
+/* sim_proc.c: child processes (cluster_netns.c runs ip and tc with these too). */
 double sim_now(void);
 int sim_spawn(char *const argv[], int out_fd, pid_t *pid);
 int sim_run(char *const argv[], char *out, size_t len);

@@ -9,6 +9,13 @@
 #   overfull    a node more than --nodes is refused, the cluster runs on
 #   jointimeout too few nodes: the coordinator names how many arrived
 #   netns       2 nodes in two network namespaces joined by a veth pair
+#   runnetns RUN-ARGS...
+#               `rackvm run --nodes 2 --netns RUN-ARGS`: passes, the nodes
+#               sit in their own namespaces on 10.78.0.x (with the tbf of
+#               --link-rate, the delay of --link-delay-us), nothing is left
+#   netnsint SIG  `rackvm run --nodes 2 --netns` gets SIGINT/SIGKILL: nothing left
+#   netnsfail   a set-up command fails: exit 3, it is named, nothing left
+#   netnsleftover a namespace of an earlier run with our name: removed, named
 # The binary is copied to a unique directory: every process of this test
 # carries that path, so pgrep on it finds exactly what the test started.
 set -u
@@ -229,8 +236,150 @@ case_netns() {
 	nothing_left
 }
 
+# The namespace mode (rackvm run --netns) needs namespaces: probe, else skip.
+netns_or_skip() {
+	local probe=rackvm-probe-$$
+	if ! ip netns add "$probe" 2>/dev/null; then
+		echo "SKIP: cannot create network namespaces here (needs root and iproute2)"
+		exit 77
+	fi
+	ip netns del "$probe"
+	LINKS_BEFORE=$(ip -o link | wc -l)
+}
+# netns_node K: node K's pid, after checking it has its own namespace
+netns_node() {
+	local pid
+	pid=$(pgrep -f "^$tmp/rackvm node .*--id $1( |$)")
+	[ -n "$pid" ] || fail "node $1 not found"
+	[ "$(readlink /proc/$pid/ns/net)" != "$(readlink /proc/self/ns/net)" ] ||
+		fail "node $1 runs in this test's network namespace"
+	echo "$pid"
+}
+# nothing_left_netns SUPERVISOR-PID NS-INODE...: no process, name, link or namespace
+nothing_left_netns() {
+	local sup=$1 ino
+	shift
+	nothing_left
+	! ip netns list | grep -q "rackvm-run-$sup-" || fail "namespaces left: $(ip netns list)"
+	[ "$(ip -o link | wc -l)" -eq "$LINKS_BEFORE" ] || fail "links left: $(ip -o link)"
+	sleep 0.3
+	# a namespace lives while a process, a mount or an fd holds it (fds
+	# opened through /proc/PID/ns; the supervisor's are gone with it)
+	for ino in "$@"; do
+		! timeout 30 lsns -t net -n -o NS | grep -qw "$ino" &&
+			! grep -q "net:\[$ino\]" /proc/self/mountinfo &&
+			[ -z "$(timeout 30 find /proc/[0-9]*/fd -lname "net:\[$ino\]" 2>/dev/null)" ] ||
+			fail "namespace $ino is still held"
+	done
+}
+
+case_runnetns() {
+	local sup st n1 ino0 ino1 args=("$@") rate="" delay="" ms
+	netns_or_skip
+	case " ${args[*]} " in *" --test "*)
+		[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm on this box for the guest"; exit 77; } ;;
+	esac
+	while [ $# -gt 0 ]; do
+		case $1 in --link-rate) rate=$2 ;; --link-delay-us) delay=$2 ;; esac
+		shift
+	done
+	# a long heartbeat: this test is about the namespaces, not a loaded box
+	"$R" run --nodes 2 --netns --heartbeat-ms 1000 "${args[@]}" >"$tmp/run.log" 2>&1 &
+	sup=$!
+	wait_for "$tmp/run.log" "mesh connected: started" 60
+	n1=$(netns_node 1)
+	ino1=$(readlink /proc/"$n1"/ns/net | tr -dc 0-9)
+	ino0=$(readlink /proc/"$(netns_node 0)"/ns/net | tr -dc 0-9)
+	[ "$ino0" != "$ino1" ] || fail "nodes 0 and 1 share a namespace"
+	nsenter -t "$n1" -n ip -4 -o addr show dev eth0 | tee "$tmp/addr.log"
+	grep -q "inet 10.78.0.11/24" "$tmp/addr.log" || fail "node 1 has no 10.78.0.11"
+	if [ -n "$rate" ]; then
+		nsenter -t "$n1" -n tc qdisc show dev eth0 | tee "$tmp/tc.log"
+		grep -Eiq "qdisc tbf .*rate $rate" "$tmp/tc.log" || fail "no tbf $rate on eth0"
+	fi
+	wait_pid $sup 150
+	st=$?
+	cat "$tmp/run.log"
+	[ $st -eq 0 ] || fail "rackvm run --netns exited $st"
+	grep -Eq "rackvm run: 2 nodes, (mesh healthy|the guest passed)" "$tmp/run.log" ||
+		fail "no passing summary"
+	grep -q "joined as node 1 of 2 (tcp data plane on 10.78.0.11" "$tmp/run.log" ||
+		fail "node 1's data plane is not on its veth"
+	if [ -n "$delay" ]; then
+		grep -q "+$delay us per message received" "$tmp/run.log" || fail "no delay"
+		# a health check waits at least for one ping and its echo
+		ms=$(sed -n 's/.*node 1: mesh of 2 connected, health check passed (.*rounds, \([0-9]*\)\..*/\1/p' \
+			"$tmp/run.log")
+		echo "node 1's health check: $ms ms with $delay us per message"
+		[ -n "$ms" ] && [ "$ms" -ge $((2 * delay / 1000)) ] ||
+			fail "the health check did not wait for the delay"
+	fi
+	nothing_left_netns "$sup" "$ino0" "$ino1"
+}
+
+# case_netnsint SIG: the supervisor gets SIG mid-run (INT: it tears down;
+# KILL: its children die with it and the kernel drops the namespaces)
+case_netnsint() {
+	local sig=$1 sup st ino
+	netns_or_skip
+	"$R" run --nodes 2 --netns --mesh-only --seconds 60 --heartbeat-ms 1000 \
+		>"$tmp/run.log" 2>&1 &
+	sup=$!
+	wait_for "$tmp/run.log" "mesh connected: started" 60
+	ino=$(readlink /proc/"$(netns_node 1)"/ns/net | tr -dc 0-9)
+	kill -"$sig" $sup
+	wait_pid $sup 10
+	st=$?
+	cat "$tmp/run.log"
+	[ $st -ne 0 ] || fail "exit 0 after SIG$sig"
+	if [ "$sig" = INT ]; then
+		grep -q "FAILED (interrupted)" "$tmp/run.log" || fail "not reported as interrupted"
+	fi
+	sleep 0.5 # PR_SET_PDEATHSIG: the children go right after the supervisor
+	nothing_left_netns "$sup" "$ino"
+}
+
+# finish_run PID STATUS REGEX WHAT: rackvm run (PID, output in run.log) ends
+# within 60 s with STATUS and said REGEX (else "WHAT"); then nothing is left
+# of its namespaces rackvm-run-SUPPID-*.
+finish_run() {
+	local st
+	wait_pid "$1" 60
+	st=$?
+	cat "$tmp/run.log"
+	[ $st -eq "$2" ] || fail "exit $st, want $2"
+	grep -q -- "$3" "$tmp/run.log" || fail "$4"
+	nothing_left_netns "$(sed -n 's/.*rackvm-run-\([0-9]*\)-.*/\1/p' "$tmp/run.log" | head -n 1)"
+}
+
+# A set-up step fails (a tc that always fails): exit 3, the failing command
+# named, everything made so far removed.
+case_netnsfail() {
+	netns_or_skip
+	mkdir "$tmp/bin"
+	printf '#!/bin/sh\necho "tc: simulated failure" >&2\nexit 2\n' >"$tmp/bin/tc"
+	chmod +x "$tmp/bin/tc"
+	PATH=$tmp/bin:$PATH "$R" run --nodes 2 --netns --mesh-only --link-rate 10mbit \
+		>"$tmp/run.log" 2>&1 &
+	finish_run $! 3 "tc -n rackvm-run-[0-9]*-n0 qdisc add dev eth0 root tbf rate 10000000bit.*failed (status 2): tc: simulated failure" \
+		"the failing command is not named"
+}
+
+# A namespace left with the name this run wants (a supervisor killed during
+# set-up, whose pid came round again) is removed and named.
+case_netnsleftover() {
+	netns_or_skip
+	bash -c 'ip netns add rackvm-run-$$-n1 && exec "$0" run --nodes 2 --netns \
+		--mesh-only --heartbeat-ms 1000' "$R" >"$tmp/run.log" 2>&1 &
+	finish_run $! 0 "removed network namespace rackvm-run-[0-9]*-n1, left by an earlier run" \
+		"the leftover is not named"
+}
+
 case "$case" in
 mesh) case_mesh "${3:-2}" ;;
+runnetns) shift 2; case_runnetns "$@" ;;
+netnsint) case_netnsint "${3:-INT}" ;;
+netnsfail | netnsleftover) "case_$case" ;;
 kill | unreachable | version | malformed | overfull | jointimeout | netns) "case_$case" ;;
 *)
 	echo "cluster_test.sh: unknown case $case"
