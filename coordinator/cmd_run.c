@@ -35,7 +35,7 @@ static const char run_usage[] =
 	"                        maps (nodes on one host only)\n"
 	"  --numa on|off         one NUMA node per rackvm node, or a flat machine\n"
 	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
-	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200; 1000 in\n"
+	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200; 2000 in\n"
 	"                        a QEMU TCG host); a node\n"
 	"                        silent for two intervals stops the run\n"
 	"  --netns               with --nodes: every node in its own network namespace,\n"

@@ -26,7 +26,7 @@ static void node_usage(FILE *f)
 	    "  --id K                 ask for node id K (default: ids in join order)\n"
 	    "  --connect-timeout-ms MS  give up if the coordinator does not answer the\n"
 	    "                         first message within MS (default 3000;\n"
-	    "                         x5 in a QEMU TCG host)\n"
+	    "                         x10 in a QEMU TCG host)\n"
 	    "  --shared-mem-fd FD     guest RAM as an inherited memfd shared by every\n"
 	    "                         node of one host (--memory shared; set by\n"
 	    "                         `rackvm run --nodes`)\n"

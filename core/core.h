@@ -88,7 +88,7 @@ int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *msg, s
 /* This host is a QEMU TCG emulation (a cluster-sim host): everything is tens
  * of times slower than on hardware, so default time-outs grow. */
 bool vm_host_is_emulated(void);
-/* What default time-outs are multiplied by here: 1, or 5 under QEMU TCG. */
+/* What default time-outs are multiplied by here: 1, or 10 under QEMU TCG. */
 unsigned int vm_host_slowdown(void);
 
 /* The run passed: powered off, status 0, >= 1 result, none failed. */
