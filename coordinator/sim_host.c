@@ -34,6 +34,18 @@ static int host_append(const struct sim *s, unsigned int k, char *out, size_t le
 	return n < 0 || (size_t)n >= len || n >= SIM_CMDLINE_MAX ? -E2BIG : 0;
 }
 
+/*
+ * One TCG thread for all of a host's vCPUs (thread=single), not QEMU 7.2's
+ * default of one per vCPU (MTTCG). With MTTCG, code one vCPU patched (Linux's
+ * text_poke_bp: int3, new bytes, first byte) stayed stale in the translation
+ * the other ran: the host kernel looped for ever on an int3 already replaced
+ * (QEMU's -d int log: 3.4 million #BP at one RIP on both host CPUs); and the
+ * Linux guest's vCPU 1 triple-faulted near "Run /init" in about 1 boot in 6
+ * (its exception chain was not captured). Neither was seen with one thread
+ * (docs/cluster-sim.md). On a box of a few cores little parallelism is lost.
+ */
+#define SIM_QEMU_ACCEL "tcg,thread=single"
+
 /* -virtfs for each --share: mount tag rshareI, the path as it is. */
 static int host_shares(const struct sim *s, char *argv[], int at,
 		       char opts[][SIM_SHARE_OPT_MAX])
@@ -60,7 +72,7 @@ static int host_spawn(struct sim *s, unsigned int k, const char *append, int out
 					       s->ns,
 					       (char *)s->o.qemu,
 					       "-accel",
-					       "tcg",
+					       SIM_QEMU_ACCEL,
 					       "-cpu",
 					       "max",
 					       "-smp",

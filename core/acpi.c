@@ -93,8 +93,9 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "FACS");
 #define FADT_RTC_S4	      (1u << 7)
 #define FADT_TMR_VAL_EXT      (1u << 8) /* clear: the PM timer is 24 bits */
 #define FADT_RESET_REG_SUP    (1u << 10)
-#define BOOT_ARCH_LEGACY_DEVS (1u << 0) /* ISA devices: the UART, the RTC */
+#define BOOT_ARCH_LEGACY_DEVS (1u << 0) /* ISA devices: the UART */
 #define BOOT_ARCH_NO_VGA      (1u << 2)
+#define BOOT_ARCH_NO_CMOS_RTC (1u << 5)
 #define GAS_SYSTEM_IO	      1
 
 void *acpi_alloc(struct acpi_out *o, size_t size, size_t align)
@@ -196,8 +197,13 @@ static uint64_t build_fadt(struct acpi_out *o, uint64_t facs, uint64_t dsdt)
 	/* No SMI_CMD: the platform is in ACPI mode from reset. No C2/C3. */
 	f->p_lvl2_lat = 101;
 	f->p_lvl3_lat = 1001;
-	/* No 8042 flag: Linux then skips probing a keyboard controller. */
-	f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVS | BOOT_ARCH_NO_VGA;
+	/*
+	 * No 8042 flag: Linux then skips probing a keyboard controller. No CMOS
+	 * RTC (rackvm has none; its ports read 0xff, "update in progress"):
+	 * otherwise Linux's rtc_cmos polls it for 20-60 s of a nested boot.
+	 */
+	f->iapc_boot_arch =
+	    BOOT_ARCH_LEGACY_DEVS | BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		   FADT_RTC_S4 | FADT_RESET_REG_SUP;
 	f->minor_version = 0;

@@ -150,6 +150,7 @@ static void test_fadt(void **state)
 	assert_int_equal(f[91], 4);
 	assert_int_equal(rd32(f + 112) & (1u << 20), 0); /* not HW_REDUCED */
 	assert_int_equal(rd16(f + 109) & 2, 0);		 /* no 8042 */
+	assert_int_equal(rd16(f + 109) & 0x20, 0x20);	 /* no CMOS RTC */
 	check_gas_io(f + 148, ACPI_PM1A_EVT_PORT, 4);
 	check_gas_io(f + 172, ACPI_PM1A_CNT_PORT, 2);
 	check_gas_io(f + 208, ACPI_PM_TMR_PORT, 4);
