@@ -72,6 +72,17 @@ sim_case(cluster-coherence-verbs 0
          "joined as node 0 of 2 \\(verbs" "host 1\\] rackvm node 1: dsm: faults .*remote [1-9]"
   ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
   -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+# The benchmarks inside a QEMU host over libfabric tcp and over native verbs
+# on rxe0 (README's tables): both bench processes on host 0. ~6 min. (No
+# semicolons: CMake would split the command there.)
+sim_case(cluster-bench 0 LABEL long
+  EXPECT "RESULT bench=transport provider=tcp" "RESULT bench=transport provider=verbs"
+         "RESULT bench=dsm provider=tcp" "RESULT bench=dsm provider=verbs"
+  ARGS --hosts 2 --host-cpus 2 --timeout 1100
+  --shell "export RACKVM_IB_DEV=rxe0 RACKVM_IB_GID=$(rackvm-host-check gid)
+for p in tcp verbs
+do rackvm bench transport --provider $p --iters 300 && rackvm bench dsm --provider $p --iters 200 || exit 1
+done")
 
 # Without QEMU: usage and a missing image (one clear line, exit 2 / 3).
 add_test(NAME sim/help COMMAND ${SIM_EXPECT} 0 "usage: rackvm sim" ${RACKVM} sim --help)
