@@ -25,8 +25,10 @@ kcache=$5
 busybox=${BUSYBOX:-/bin/busybox}
 # kvm-amd, the two NICs QEMU offers (e1000, virtio-net) and soft-RoCE.
 # rdma_rxe asks the crypto API for crc32 at run time: not in modules.dep.
+# rdma_ucm (/dev/infiniband/rdma_cm): libfabric's verbs provider needs it.
 want_modules="irqbypass ccp kvm kvm-amd e1000 virtio_net virtio_pci
-	ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic crc32-pclmul rdma_rxe"
+	ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic crc32-pclmul rdma_rxe
+	rdma_ucm"
 tools="ibv_devinfo ibv_devices ibv_rc_pingpong rdma"
 
 die() {

@@ -72,6 +72,19 @@ sim_case(cluster-coherence-verbs 0
          "joined as node 0 of 2 \\(verbs" "host 1\\] rackvm node 1: dsm: faults .*remote [1-9]"
   ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
   -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+# The stock Linux guest across the 2 hosts (issue 8's goal: cpus=2, 2 NUMA
+# nodes). Not there yet: the boot reaches "x86: Booting SMP configuration"
+# at 41 s guest time (nokaslr keeps the kernel in node 0's half), then the
+# AP on host 1 spins waiting for the BSP while ~24000 page moves go by in
+# 12 minutes (docs/cluster-sim.md). Opt in with -DRACKVM_SIM_CLUSTER_LINUX=ON.
+option(RACKVM_SIM_CLUSTER_LINUX "the 2-host QEMU Linux case (does not pass yet)" OFF)
+if(RACKVM_SIM_CLUSTER_LINUX)
+  sim_case(cluster-linux-smp 0 LABEL long
+    EXPECT "RACKVM-RESULT test=smp status=pass cpus=2 nodes=2"
+    ARGS --hosts 2 --host-cpus 1 --host-mem 2G --timeout 1100 --provider tcp
+    -- --guest linux --vcpus 2 --mem 512M --test smp --append nokaslr --timeout 1000)
+endif()
+
 # The benchmarks inside a QEMU host over libfabric tcp and over native verbs
 # on rxe0 (README's tables): both bench processes on host 0. ~6 min. (No
 # semicolons: CMake would split the command there.)
