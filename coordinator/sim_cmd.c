@@ -142,9 +142,11 @@ static int cluster_command(struct buf *b, const struct sim *s, unsigned int k)
 	puts_(b, "export RACKVM_DSM_HOLD_US=");
 	puts_(b, sim_hold_us());
 	puts_(b, "; ");
+	/* FI_UNIVERSE_SIZE: ofi_rxm sizes its verbs CQ for 256 peers by
+	 * default, more entries than rxe allows (rxe_create_cq: -EINVAL) */
 	if (!strncmp(s->o.provider, "verbs", 5))
 		puts_(b, "export RACKVM_IB_DEV=rxe0 RACKVM_IB_GID=$(rackvm-host-check "
-			 "gid); ");
+			 "gid) FI_UNIVERSE_SIZE=16; ");
 	if (k == 0)
 		return put_coordinator(b, s, ep, wait_ms);
 	put_node(b, k, ep, wait_ms);
