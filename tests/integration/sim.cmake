@@ -64,12 +64,12 @@ sim_case(two-hosts-rxe 0
 # CPU's own tally (exact). ~2-4 min each on this box.
 sim_case(cluster-coherence-tcp 0
   EXPECT "RACKVM-RESULT test=coherence status=pass cpus=2 mode=timed"
-         "node 1 joined: host1" "mesh of 2 connected" "host 1\\] rackvm node 1: dsm: faults .*remote [1-9]"
+         "node 1 joined: host1" "mesh of 2 connected" "host 1. rackvm node 1: dsm: faults .*remote [1-9]"
   ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider tcp
   -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
 sim_case(cluster-coherence-verbs 0
   EXPECT "RACKVM-RESULT test=coherence status=pass cpus=2 mode=timed"
-         "joined as node 0 of 2 \\(verbs" "host 1\\] rackvm node 1: dsm: faults .*remote [1-9]"
+         "joined as node 0 of 2 \\(verbs" "host 1. rackvm node 1: dsm: faults .*remote [1-9]"
   ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
   -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
 # The stock Linux guest across the 2 hosts (issue 8's goal: cpus=2, 2 NUMA
