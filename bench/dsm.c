@@ -19,7 +19,7 @@ static void db_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: rackvm bench dsm [--nodes 2] [--provider tcp|shm] [--iters N] [--csv "
+	    "usage: rackvm bench dsm [--nodes 2] [--provider tcp|shm|verbs] [--iters N] [--csv "
 	    "FILE]\n"
 	    "\n"
 	    "Forks two DSM node processes pinned to CPUs 0 and 1, joined by the rackvm\n"
@@ -42,7 +42,8 @@ static void db_usage(FILE *f)
 	    "ratio = read p50 / (uffd p50 + rtt p50); goal <= 1.25 (not a test).\n"
 	    "\n"
 	    "  --nodes N     node processes; only 2 for now\n"
-	    "  --provider P  libfabric provider: tcp (default) or shm\n"
+	    "  --provider P  libfabric provider: tcp (default) or shm; verbs: the\n"
+	    "                native ibverbs backend (RACKVM_IB_DEV, RACKVM_IB_GID)\n"
 	    "  --iters N     timed faults per kind (default 4000; a tenth more warm up)\n"
 	    "  --csv FILE    also write the table as CSV\n"
 	    "\n"
@@ -103,9 +104,10 @@ static int db_parse_args(int argc, char **argv, struct db_opts *o)
 			argv[optind]);
 		return RACKVM_EXIT_USAGE;
 	}
-	if (!err && strcmp(o->provider, "tcp") && strcmp(o->provider, "shm")) {
+	if (!err && strcmp(o->provider, "tcp") && strcmp(o->provider, "shm") &&
+	    strcmp(o->provider, "verbs")) {
 		fprintf(stderr,
-			"rackvm bench dsm: --provider must be tcp or shm, not '%s'\n",
+			"rackvm bench dsm: --provider must be tcp, shm or verbs, not '%s'\n",
 			o->provider);
 		return RACKVM_EXIT_USAGE;
 	}

@@ -273,7 +273,9 @@ static int db_pingpong(struct db_node *n)
 /* Opens the transport and the DSM, swaps addresses, connects. */
 static int db_join(struct db_node *n)
 {
-	struct xport_config xc = {.provider = n->o->provider,
+	bool verbs = !strcmp(n->o->provider, "verbs");
+	struct xport_config xc = {.backend = verbs ? "verbs" : NULL,
+				  .provider = verbs ? NULL : n->o->provider,
 				  .iface = "127.0.0.1",
 				  .node_id = n->self,
 				  .nr_nodes = 2};

@@ -17,7 +17,7 @@
 static void tb_usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: rackvm bench transport [--provider tcp|shm] [--iters N] [--csv "
+	    f, "usage: rackvm bench transport [--provider tcp|shm|verbs] [--iters N] [--csv "
 	       "FILE]\n"
 	       "\n"
 	       "Forks two processes pinned to CPUs 0 and 1 that form a 2-node rackvm\n"
@@ -31,7 +31,9 @@ static void tb_usage(FILE *f)
 	       "usec/xfer, which is a mean) and the ratio of our mean round trip to it\n"
 	       "(like for like; p50 and p99 are ours only). Goal: <= 1.1 at 4 KiB.\n"
 	       "\n"
-	       "  --provider P  libfabric provider: tcp (default) or shm\n"
+	       "  --provider P  libfabric provider: tcp (default) or shm; verbs: the\n"
+	       "                native ibverbs backend (device RACKVM_IB_DEV, GID index\n"
+	       "                RACKVM_IB_GID; no fi_pingpong reference)\n"
 	       "  --iters N     round trips per measurement (default 10000; a tenth\n"
 	       "                more are run first as warm-up)\n"
 	       "  --csv FILE    also write the table as CSV\n"
@@ -81,9 +83,10 @@ static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 			return RACKVM_EXIT_USAGE;
 		}
 	}
-	if (strcmp(o->provider, "tcp") && strcmp(o->provider, "shm")) {
+	if (strcmp(o->provider, "tcp") && strcmp(o->provider, "shm") &&
+	    strcmp(o->provider, "verbs")) {
 		fprintf(stderr,
-			"rackvm bench transport: --provider must be tcp or shm\n");
+			"rackvm bench transport: --provider must be tcp, shm or verbs\n");
 		return RACKVM_EXIT_USAGE;
 	}
 	return 0;

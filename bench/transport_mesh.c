@@ -203,7 +203,9 @@ static int tb_measure(struct transport *t, const struct tb_opts *o, struct tb_re
 static int tb_join(const struct tb_opts *o, uint32_t self, int sock, void *region,
 		   struct transport **out)
 {
-	struct xport_config cfg = {.provider = o->provider,
+	bool verbs = !strcmp(o->provider, "verbs");
+	struct xport_config cfg = {.backend = verbs ? "verbs" : NULL,
+				   .provider = verbs ? NULL : o->provider,
 				   .node_id = self,
 				   .nr_nodes = 2,
 				   .iface = "127.0.0.1",

@@ -149,6 +149,10 @@ double tb_fi_pingpong(const struct tb_opts *o, size_t size, char *why, size_t wh
 	pid_t server, client;
 	double half;
 
+	if (!strcmp(o->provider, "verbs")) {
+		snprintf(why, why_len, "fi_pingpong has no native verbs backend");
+		return -1;
+	}
 	if (!tb_have_fi_pingpong()) {
 		snprintf(why, why_len, "fi_pingpong not found (install libfabric-bin)");
 		return -1;

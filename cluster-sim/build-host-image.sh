@@ -1,18 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# build-host-image.sh OUTDIR RACKVM GUESTDIR SRCDIR [DEBCACHE]
+# build-host-image.sh OUTDIR RACKVM GUESTDIR SRCDIR KERNELCACHE
 #
 # The image of a QEMU "host" of the cluster simulator (rackvm sim):
-#   OUTDIR/vmlinuz       this box's Debian kernel, as installed in /boot
+#   OUTDIR/vmlinuz       the kernel of a Debian linux-image .deb that
+#                        SRCDIR/fetch-host-kernel.sh keeps in KERNELCACHE
+#                        (bookworm-backports: downloaded once)
 #   OUTDIR/host.cpio.gz  busybox, SRCDIR/host-init as /init, the kernel
 #                        modules a host needs (kvm-amd, NIC, soft-RoCE) and
 #                        their load order, RACKVM and every library it loads,
 #                        the verbs tools with the rxe provider, and the guest
 #                        images of GUESTDIR under /opt/rackvm/guest.
-# Nothing is downloaded: the kernel and its modules come from /boot and
-# /lib/modules; when they are missing, from the linux-image .deb the
-# guest-linux build left in DEBCACHE. The image is rebuilt only when the
+# The kernel and its modules come out of that .deb (extracted once into
+# OUTDIR/.kernel-root, depmod run there). The image is rebuilt only when the
 # list of inputs (path, size, mtime) differs from the last build's.
 set -eu
 
@@ -20,41 +21,27 @@ out=$1
 rackvm=$2
 guestdir=$3
 src=$4
-debcache=${5:-}
+kcache=$5
 busybox=${BUSYBOX:-/bin/busybox}
 # kvm-amd, the two NICs QEMU offers (e1000, virtio-net), soft-RoCE, and 9p
 # over virtio for rackvm sim --share.
 # rdma_rxe asks the crypto API for crc32 at run time: not in modules.dep.
+# rdma_ucm (/dev/infiniband/rdma_cm): libfabric's verbs provider needs it.
 want_modules="irqbypass ccp kvm kvm-amd e1000 virtio_net virtio_pci
 	ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic crc32-pclmul rdma_rxe
-	9pnet_virtio 9p"
-# bash and pgrep/pkill: the test scripts that kvm_exec.sh runs in a host.
-tools="ibv_devinfo ibv_devices ibv_rc_pingpong rdma bash pgrep pkill"
+	9pnet_virtio 9p rdma_ucm veth bridge sch_tbf"
+# bash, pgrep/pkill, iproute2's ip and tc, nsenter, lsns: the test scripts
+# that tests/integration/kvm_exec.sh runs in a host (--netns cases too).
+tools="ibv_devinfo ibv_devices ibv_rc_pingpong rdma bash pgrep pkill ip tc nsenter lsns"
 
 die() {
 	echo "host-image: $*" >&2
 	exit 1
 }
 
-# The newest /boot/vmlinuz-V whose /lib/modules/V is complete.
-find_installed_kernel() {
-	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V -r); do
-		v=${k#/boot/vmlinuz-}
-		if [ -f "/lib/modules/$v/modules.dep" ]; then
-			kver=$v
-			kimage=$k
-			moddir=/lib/modules/$v
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Fallback: vmlinuz and /lib/modules out of the guest-linux download.
-find_deb_kernel() {
-	[ -n "$debcache" ] || return 1
-	deb=$(ls "$debcache"/linux-image-[0-9]*.deb 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$deb" ] || return 1
+# vmlinuz and /lib/modules out of the kernel .deb.
+extract_deb_kernel() {
+	deb=$(sh "$src/fetch-host-kernel.sh" "$kcache") || die "no host kernel (see above)"
 	root=$out/.kernel-root
 	if [ ! -f "$root/.stamp" ] || [ "$deb" -nt "$root/.stamp" ]; then
 		rm -rf "$root"
@@ -80,11 +67,20 @@ module_path() {
 	sed -n "s@^\(.*/$n\.ko[.a-z]*\):.*@\1@p" "$moddir/modules.dep" | head -n 1
 }
 
+# Whether module $1 is built into the kernel (virtio_pci is, in 6.12).
+module_builtin() {
+	n=$(echo "$1" | sed 's/[-_]/[-_]/g')
+	grep -q "/$n\.ko\$" "$moddir/modules.builtin" 2>/dev/null
+}
+
 # Every wanted module after the modules it needs, each once.
 module_order() {
 	for m in $want_modules; do
 		p=$(module_path "$m")
-		[ -n "$p" ] || die "kernel $kver has no module $m"
+		if [ -z "$p" ]; then
+			module_builtin "$m" && continue
+			die "kernel $kver has no module $m"
+		fi
 		deps=$(sed -n "s@^$p: *@@p" "$moddir/modules.dep")
 		for d in $(echo "$deps" | tr ' ' '\n' | tac) "$p"; do
 			echo "$d"
@@ -99,9 +95,7 @@ libs_of() {
 	done | sort -u
 }
 
-find_installed_kernel || find_deb_kernel ||
-	die "no kernel: /boot/vmlinuz-* with /lib/modules, nor a linux-image .deb in" \
-		"${debcache:-the guest cache} (install linux-image-amd64 or run 'make guest')"
+extract_deb_kernel
 [ -x "$busybox" ] || die "$busybox missing: run 'make deps' (busybox-static)"
 ldd "$busybox" >/dev/null 2>&1 && die "$busybox is dynamic: install busybox-static"
 [ -x "$rackvm" ] || die "$rackvm missing: build the rackvm target first"
@@ -127,7 +121,7 @@ extra="$extra $(ls /usr/lib/x86_64-linux-gnu/libcmocka.so.0* 2>/dev/null || true
 # Rebuild only when an input changed.
 mkdir -p "$out"
 manifest=$out/.manifest
-inputs="$0 $src/host-init $src/host-check.sh $busybox $kimage $rackvm $tool_paths $plugins
+inputs="$0 $src/host-init $src/fetch-host-kernel.sh $src/host-check.sh $busybox $kimage $rackvm $tool_paths $plugins
 	$libs $guest_files $extra"
 for m in $modules; do inputs="$inputs $moddir/$m"; done
 new=$(stat -L -c '%n %s %Y' $inputs)

@@ -139,6 +139,39 @@ static void node_vm_on_msg(void *arg, const struct xport_event *ev)
 		pump_events(nv, ev, 1);
 }
 
+/* The DSM's hold window (dsm_config.hold_us): RACKVM_DSM_HOLD_US, else none.
+ * rackvm sim sets it for its TCG hosts, where a vCPU takes milliseconds to
+ * use a page it faulted in. */
+static uint32_t node_vm_hold_us(void)
+{
+	const char *env = getenv("RACKVM_DSM_HOLD_US");
+
+	return env && *env ? (uint32_t)strtoul(env, NULL, 10) : 0;
+}
+
+/* One line of DSM counters at the end of the run. */
+static void node_vm_dsm_report(const struct node_vm *nv)
+{
+	struct dsm_stats st;
+	uint64_t n;
+
+	dsm_stats(nv->dsm, &st);
+	n = st.faults.read + st.faults.write + st.faults.upgrade;
+	fprintf(stderr,
+		"rackvm node %u: dsm: faults read %llu write %llu upgrade %llu (remote "
+		"%llu, zero %llu), wait avg %llu us max %llu us, inv %llu downgrade %llu "
+		"held %llu served here, msgs %llu/%llu\n",
+		nv->cfg.node_id, (unsigned long long)st.faults.read,
+		(unsigned long long)st.faults.write,
+		(unsigned long long)st.faults.upgrade,
+		(unsigned long long)st.faults.remote, (unsigned long long)st.faults.zero,
+		(unsigned long long)(n ? st.faults.wait_ns / n / 1000 : 0),
+		(unsigned long long)(st.faults.wait_max_ns / 1000),
+		(unsigned long long)st.inv_served, (unsigned long long)st.down_served,
+		(unsigned long long)st.held, (unsigned long long)st.msgs_sent,
+		(unsigned long long)st.msgs_recv);
+}
+
 static int node_vm_dsm(struct node_vm *nv)
 {
 	struct dsm_config dc = {
@@ -146,7 +179,7 @@ static int node_vm_dsm(struct node_vm *nv)
 		.region_size = nv->cfg.mem_size, .homes = nv->homes,
 		.nr_homes = nv->cfg.nr_nodes, .xport = nv->t,
 		.xport_region = NODE_VM_DSM_REGION, .on_msg = node_vm_on_msg,
-		.on_msg_arg = nv,
+		.on_msg_arg = nv, .hold_us = node_vm_hold_us(),
 	};
 	uint64_t size;
 	int err = dsm_create(&dc, &nv->dsm);
@@ -218,6 +251,8 @@ int node_vm_run(struct node_vm *nv)
 		vm_request_stop(nv->vm, "node 0 cannot load the guest");
 	}
 	err = vm_run(nv->vm, &nv->res);
+	if (nv->dsm)
+		node_vm_dsm_report(nv);
 	if (nv->res.error[0] && !nv->error[0])
 		snprintf(nv->error, sizeof(nv->error), "%s", nv->res.error);
 	return err;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "coordinator/sim.h"
@@ -114,6 +115,18 @@ static int put_coordinator(struct buf *b, const struct sim *s, const char *ep,
 	return 0;
 }
 
+#define SIM_DSM_HOLD_US "2000"
+
+/* RACKVM_DSM_HOLD_US of rackvm sim's environment when it is a number. */
+static const char *sim_hold_us(void)
+{
+	const char *env = getenv("RACKVM_DSM_HOLD_US");
+
+	if (!env || !*env || strspn(env, "0123456789") != strlen(env) || strlen(env) > 9)
+		return SIM_DSM_HOLD_US;
+	return env;
+}
+
 /* One VM across the hosts (see sim_cluster.c). The verbs backend takes the
  * device and the RoCE v2 GID (the IPv4-mapped one) from the environment. */
 static int cluster_command(struct buf *b, const struct sim *s, unsigned int k)
@@ -124,9 +137,16 @@ static int cluster_command(struct buf *b, const struct sim *s, unsigned int k)
 
 	sim_host_ip(0, ip0, sizeof(ip0));
 	snprintf(ep, sizeof(ep), "tcp://%s:%u", ip0, SIM_COORD_PORT);
+	/* a TCG vCPU takes milliseconds to use a page it faulted in: the DSM
+	 * holds a new page that long (RACKVM_DSM_HOLD_US here overrides) */
+	puts_(b, "export RACKVM_DSM_HOLD_US=");
+	puts_(b, sim_hold_us());
+	puts_(b, "; ");
+	/* FI_UNIVERSE_SIZE: ofi_rxm sizes its verbs CQ for 256 peers by
+	 * default, more entries than rxe allows (rxe_create_cq: -EINVAL) */
 	if (!strncmp(s->o.provider, "verbs", 5))
 		puts_(b, "export RACKVM_IB_DEV=rxe0 RACKVM_IB_GID=$(rackvm-host-check "
-			 "gid); ");
+			 "gid) FI_UNIVERSE_SIZE=16; ");
 	if (k == 0)
 		return put_coordinator(b, s, ep, wait_ms);
 	put_node(b, k, ep, wait_ms);

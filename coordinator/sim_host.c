@@ -163,7 +163,8 @@ static void host_line(struct sim_host *h, char *line)
 	if (h->index == 0) {
 		printf("%s\n", line);
 		fflush(stdout);
-	} else if (strstr(line, "RACKVM-") || strstr(line, "rackvm-host ")) {
+	} else if (strstr(line, "RACKVM-") || strstr(line, "rackvm-host ") ||
+		   strstr(line, "rackvm node ")) {
 		printf("[host %u] %s\n", h->index, line);
 		fflush(stdout);
 	}

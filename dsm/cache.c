@@ -56,6 +56,7 @@ static void finish(struct dsm *d, uint64_t page, uint8_t mode)
 	struct dsm_page *pg = &d->pages[page];
 
 	pg->state = mode;
+	pg->t_hold = d->cfg.hold_us ? dsm_now_ns() + d->cfg.hold_us * 1000ULL : 0;
 	pg->pending = false;
 	pg->reading = false;
 	dsm_send(d, d->home[page], DSM_DONE, page, 0, 0);
@@ -187,6 +188,13 @@ static void on_downgrade(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 }
 
 void dsm_cache_msg(struct dsm *d, uint32_t from, const struct dsm_msg *m)
+{
+	dsm_hold_flush_page(d, m->page);
+	if (!dsm_hold_msg(d, from, m))
+		dsm_cache_serve(d, from, m);
+}
+
+void dsm_cache_serve(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 {
 	switch (m->type) {
 	case DSM_GRANT: {

@@ -172,6 +172,7 @@ void dsm_destroy(struct dsm *d)
 	dsm_map_destroy(d);
 	close(d->stop_fd);
 	free(d->localq.msgs);
+	dsm_hold_free(d);
 	free(d->range);
 	free(d->dir);
 	free(d->pages);

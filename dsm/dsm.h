@@ -53,6 +53,10 @@ struct dsm_config {
 	 * DSM's (other message types, errors). May be NULL. */
 	void (*on_msg)(void *arg, const struct xport_event *ev);
 	void *on_msg_arg;
+	/* Minimum time a node keeps a page it was just granted before it
+	 * serves an INV or DOWNGRADE for it (Mirage's "delta" window): the
+	 * faulting vCPU gets to use the page before it moves on. 0: none. */
+	uint32_t hold_us;
 	bool verbose; /* log every dropped message, not only the first ones */
 };
 
@@ -75,6 +79,7 @@ struct dsm_stats {
 	uint64_t bad_msgs;     /* peer messages dropped by validation */
 	uint64_t inv_served;   /* INV done here (page dropped to I) */
 	uint64_t down_served;  /* DOWNGRADE done here (M -> S) */
+	uint64_t held;	       /* INV/DOWNGRADE deferred by the hold window */
 	uint64_t dir_requests; /* requests served as home */
 	uint64_t dir_queued;   /* of those, that waited for the busy bit */
 	uint64_t accesses;     /* dsm_access calls */

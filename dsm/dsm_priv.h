@@ -63,6 +63,18 @@ struct dsm_page {
 	uint8_t mode;	  /* mode granted, while reading */
 	int32_t tid;	  /* thread whose fault started the request */
 	uint64_t t_fault; /* ns, CLOCK_MONOTONIC */
+	uint64_t t_hold;  /* ns: INV/DOWNGRADE wait until then (cfg.hold_us) */
+};
+
+/* An INV or DOWNGRADE waiting for its page's hold window to end. */
+struct dsm_held {
+	uint32_t from;
+	struct dsm_msg msg;
+};
+
+struct dsm_heldq {
+	struct dsm_held *items;
+	uint32_t cap, len;
 };
 
 /* Self-addressed messages: the home's directory and our cache are on the
@@ -91,6 +103,7 @@ struct dsm {
 	struct dsm_page *pages;
 	struct dsm_dir *dir;
 	struct dsm_localq localq;
+	struct dsm_heldq held;
 
 	pthread_t thread;
 	bool running;
@@ -127,6 +140,13 @@ void dsm_dir_free(struct dsm *d);
 void dsm_cache_fault(struct dsm *d, uint64_t addr, uint64_t flags, int32_t tid);
 void dsm_cache_msg(struct dsm *d, uint32_t from, const struct dsm_msg *m);
 void dsm_cache_read_done(struct dsm *d, uint64_t page, int status);
+void dsm_cache_serve(struct dsm *d, uint32_t from, const struct dsm_msg *m);
+
+/* hold.c: the hold window (cfg.hold_us) */
+bool dsm_hold_msg(struct dsm *d, uint32_t from, const struct dsm_msg *m);
+void dsm_hold_flush_page(struct dsm *d, uint64_t page);
+int dsm_hold_run(struct dsm *d, uint64_t now, int *timeout_ms);
+void dsm_hold_free(struct dsm *d);
 
 /* dsm.c */
 void dsm_count_fault(struct dsm *d, const struct dsm_page *pg, uint64_t page, bool zero);

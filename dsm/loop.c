@@ -229,11 +229,12 @@ void *dsm_loop(void *arg)
 		return NULL;
 	}
 	while (!stop_requested(d)) {
-		int busy = 0;
+		int busy = 0, timeout_ms = IDLE_POLL_MS;
 
 		/* Work until a pass finds nothing: only then is the transport's
 		 * wait fd armed (its poll returned 0), so sleeping is safe. */
 		drain_localq(d);
+		busy += dsm_hold_run(d, loop_now_ns(), &timeout_ms) > 0;
 		err = read_faults(d);
 		busy += err > 0;
 		if (err >= 0)
@@ -251,7 +252,7 @@ void *dsm_loop(void *arg)
 			__builtin_ia32_pause();
 			continue;
 		}
-		if (epoll_wait(ep, ev, 4, IDLE_POLL_MS) < 0 && errno != EINTR) {
+		if (epoll_wait(ep, ev, 4, timeout_ms) < 0 && errno != EINTR) {
 			dsm_log(d, "epoll_wait: %s", strerror(errno));
 			break;
 		}

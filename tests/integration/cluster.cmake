@@ -30,10 +30,16 @@ cluster_case(netns-veth netns ${RACKVM})
 cluster_case(run-netns-mesh runnetns ${RACKVM} --mesh-only --seconds 3)
 cluster_case(run-netns-shaped-mesh runnetns ${RACKVM} --mesh-only --seconds 3
   --link-rate 100mbit --link-delay-us 20000)
-cluster_case(run-netns-coherence runnetns ${RACKVM} --vcpus 4 --test coherence --seconds 2
-  --timeout 120)
-cluster_case(run-netns-coherence-shaped runnetns ${RACKVM} --vcpus 4 --test coherence
-  --seconds 2 --timeout 120 --link-rate 100mbit --link-delay-us 500)
+# the guest cases: here, or in a QEMU host (kvm_exec.sh)
+function(cluster_kvm_case name)
+  add_test(NAME cluster/${name} COMMAND ${KVM_EXEC} ${CLUSTER_TEST} ${ARGN})
+  set_tests_properties(cluster/${name} PROPERTIES LABELS integration TIMEOUT 400
+    ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
+endfunction()
+cluster_kvm_case(run-netns-coherence runnetns ${RACKVM} --vcpus 4 --test coherence
+  --seconds 2 --timeout 300)
+cluster_kvm_case(run-netns-coherence-shaped runnetns ${RACKVM} --vcpus 4 --test coherence
+  --seconds 2 --timeout 300 --link-rate 100mbit --link-delay-us 500)
 cluster_case(run-netns-sigint netnsint ${RACKVM} INT)
 cluster_case(run-netns-sigkill netnsint ${RACKVM} KILL)
 cluster_case(run-netns-setup-fails netnsfail ${RACKVM})
@@ -46,6 +52,8 @@ set_tests_properties(cluster/mesh-2 cluster/mesh-3 cluster/mesh-4 cluster/node-k
   cluster/run-netns-setup-fails cluster/run-netns-leftover
   PROPERTIES RESOURCE_LOCK rackvm-cluster)
 kvm_test(cluster/node-killed)
+kvm_test(cluster/run-netns-coherence)
+kvm_test(cluster/run-netns-coherence-shaped)
 
 # Namespace-mode bad input: one line naming the option and the fix, exit 2.
 set(CLUSTER_EXPECT ${CMAKE_CURRENT_LIST_DIR}/expect.sh)

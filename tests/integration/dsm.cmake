@@ -10,6 +10,10 @@ if(SPIN)
   set_tests_properties(model/dsm-bug-no-inv-ack model/dsm-bug-early-done
     PROPERTIES WILL_FAIL TRUE LABELS model)
   set_tests_properties(model/dsm PROPERTIES LABELS model TIMEOUT 300)
+  # The hold window (dsm/hold.c): any INV/DOWNGRADE may be held and served
+  # at any later time (before the page's next message). ~2 min.
+  add_test(NAME model/dsm-hold COMMAND ${DSM_MODEL} safety -DHOLD)
+  set_tests_properties(model/dsm-hold PROPERTIES LABELS model TIMEOUT 600)
   # Bigger bounds and the liveness property: minutes, so `make check-long`.
   add_test(NAME model/dsm-ops3 COMMAND ${DSM_MODEL} safety -DOPS=3)
   add_test(NAME model/dsm-live COMMAND ${DSM_MODEL} live -DP=1)
@@ -26,6 +30,12 @@ foreach(n 2 3 4)
   set_tests_properties(dsm/torture-tcp-${n} PROPERTIES LABELS integration TIMEOUT 180
     SKIP_RETURN_CODE 77)
 endforeach()
+# The same with the hold window on (rackvm sim's TCG hosts use it).
+# Some INV/DOWNGRADE must actually have been held ("held N" > 0 somewhere).
+add_test(NAME dsm/torture-tcp-3-hold COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/expect.sh 0
+  "held [1-9]" $<TARGET_FILE:dsm_torture> 3 tcp)
+set_tests_properties(dsm/torture-tcp-3-hold PROPERTIES LABELS integration TIMEOUT 180
+  ENVIRONMENT "RACKVM_DSM_HOLD_US=300;RACKVM_TEST_VERBOSE=1")
 add_test(NAME dsm/torture-shm-3 COMMAND dsm_torture 3 shm)
 set_tests_properties(dsm/torture-shm-3 PROPERTIES LABELS integration TIMEOUT 180
   SKIP_RETURN_CODE 77)

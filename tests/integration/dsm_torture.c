@@ -174,6 +174,9 @@ static int node_main(const struct node_ctx *c)
 				.nr_nodes = c->n,
 				.region_size = PAGES * DSM_PAGE_SIZE,
 				.xport = t};
+	const char *hold = getenv("RACKVM_DSM_HOLD_US");
+
+	dc.hold_us = hold ? (uint32_t)atoi(hold) : 0;
 	if (dsm_create(&dc, &d))
 		goto out_close;
 	rc = 12;
@@ -200,7 +203,7 @@ static int node_main(const struct node_ctx *c)
 	if (getenv("RACKVM_TEST_VERBOSE"))
 		fprintf(stderr,
 			"node %u: faults r/w/u %llu/%llu/%llu zero %llu remote %llu, "
-			"avg wait %.1f us, inv %llu down %llu, dropped %llu\n",
+			"avg wait %.1f us, inv %llu down %llu held %llu, dropped %llu\n",
 			c->id, (unsigned long long)st.faults.read,
 			(unsigned long long)st.faults.write,
 			(unsigned long long)st.faults.upgrade,
@@ -210,7 +213,7 @@ static int node_main(const struct node_ctx *c)
 			    (double)(st.faults.read + st.faults.write +
 				     st.faults.upgrade + 1),
 			(unsigned long long)st.inv_served,
-			(unsigned long long)st.down_served,
+			(unsigned long long)st.down_served, (unsigned long long)st.held,
 			(unsigned long long)st.bad_msgs);
 	if (!rc && st.bad_msgs)
 		rc = 22;

@@ -58,23 +58,45 @@ sim_case(two-hosts-rxe 0
          "RACKVM-HOST-CHECK host=0 role=server rxe0=PORT_ACTIVE pingpong=ok"
   ARGS --hosts 2 --host-cpus 1 --shell "ibv_devinfo -d rxe0")
 # ONE VM across two hosts: coordinator + node on host 0, a node on host 1,
-# guest RAM kept coherent by the DSM over libfabric tcp on the emulated NIC,
-# or over the native ibverbs backend on soft-RoCE (rxe0). Known to hang today
-# (the hosts' Linux 6.1 lacks UFFDIO_CONTINUE_MODE_WP, so the DSM takes every
-# page exclusively and the guest's spin locks crawl at TCG speed): opt in with
-# -DRACKVM_SIM_CLUSTER_TESTS=ON while that is being fixed.
-option(RACKVM_SIM_CLUSTER_TESTS "the 2-host QEMU cluster cases (known to hang)" OFF)
-if(RACKVM_SIM_CLUSTER_TESTS)
-  sim_case(cluster-coherence-tcp 0 LABEL long
-    EXPECT "RACKVM-RESULT test=coherence status=pass"
-           "node 1 joined: host1" "mesh of 2 connected"
-    ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider tcp
-    -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
-  sim_case(cluster-coherence-verbs 0 LABEL long
-    EXPECT "RACKVM-RESULT test=coherence status=pass" "joined as node 0 of 2 \\(verbs"
-    ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
-    -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+# guest RAM kept coherent by the DSM (read-only copies: the hosts' 6.12 has
+# UFFDIO_CONTINUE_MODE_WP; the 2 ms hold window) over libfabric tcp on the
+# emulated NIC, or over the native ibverbs backend on soft-RoCE (rxe0).
+# testos coherence, timed: the shared counter must equal the sum of each
+# CPU's own tally (exact). ~2-4 min each on this box.
+sim_case(cluster-coherence-tcp 0
+  EXPECT "RACKVM-RESULT test=coherence status=pass cpus=2 mode=timed"
+         "node 1 joined: host1" "mesh of 2 connected" "host 1. rackvm node 1: dsm: faults .*remote [1-9]"
+  ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider tcp
+  -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+sim_case(cluster-coherence-verbs 0
+  EXPECT "RACKVM-RESULT test=coherence status=pass cpus=2 mode=timed"
+         "joined as node 0 of 2 \\(verbs" "host 1. rackvm node 1: dsm: faults .*remote [1-9]"
+  ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
+  -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
+# The stock Linux guest across the 2 hosts (issue 8's goal: cpus=2, 2 NUMA
+# nodes). Not there yet: the boot reaches "x86: Booting SMP configuration"
+# at 41 s guest time (nokaslr keeps the kernel in node 0's half), then the
+# AP on host 1 spins waiting for the BSP while ~24000 page moves go by in
+# 12 minutes (docs/cluster-sim.md). Opt in with -DRACKVM_SIM_CLUSTER_LINUX=ON.
+option(RACKVM_SIM_CLUSTER_LINUX "the 2-host QEMU Linux case (does not pass yet)" OFF)
+if(RACKVM_SIM_CLUSTER_LINUX)
+  sim_case(cluster-linux-smp 0 LABEL long
+    EXPECT "RACKVM-RESULT test=smp status=pass cpus=2 nodes=2"
+    ARGS --hosts 2 --host-cpus 1 --host-mem 2G --timeout 1100 --provider tcp
+    -- --guest linux --vcpus 2 --mem 512M --test smp --append nokaslr --timeout 1000)
 endif()
+
+# The benchmarks inside a QEMU host over libfabric tcp and over native verbs
+# on rxe0 (README's tables): both bench processes on host 0. ~6 min. (No
+# semicolons: CMake would split the command there.)
+sim_case(cluster-bench 0 LABEL long
+  EXPECT "RESULT bench=transport provider=tcp" "RESULT bench=transport provider=verbs"
+         "RESULT bench=dsm provider=tcp" "RESULT bench=dsm provider=verbs"
+  ARGS --hosts 2 --host-cpus 2 --timeout 1100
+  --shell "export RACKVM_IB_DEV=rxe0 RACKVM_IB_GID=$(rackvm-host-check gid)
+for p in tcp verbs
+do rackvm bench transport --provider $p --iters 300 && rackvm bench dsm --provider $p --iters 200 || exit 1
+done")
 
 # Without QEMU: usage and a missing image (one clear line, exit 2 / 3).
 add_test(NAME sim/help COMMAND ${SIM_EXPECT} 0 "usage: rackvm sim" ${RACKVM} sim --help)

@@ -15,6 +15,10 @@
  * Macros: -DBUG_NO_INV_ACK  home grants before the INV_ACKs are in (must fail)
  *         -DBUG_EARLY_DONE  requester sends DONE before its read completed
  *         -DLIVE            unbounded run for the LTL property nolost
+ *         -DHOLD            the hold window (dsm_config.hold_us): a node may
+ *                           keep an INV/DOWNGRADE it received and serve it
+ *                           any time later, before any later message for
+ *                           that page (dsm/hold.c)
  */
 
 #ifndef N
@@ -63,6 +67,11 @@ byte dsrc[P];			/* data source to grant once the acks are in */
 chan dq[P] = [N] of { mtype, byte };	/* requests waiting for the busy bit */
 
 byte latest[P];			/* ghost: value of the last completed write */
+
+#ifdef HOLD
+mtype hmt[N * P];		/* INV/DOWNGRADE held by node n for page p, or 0 */
+byte hfrom[N * P];
+#endif
 
 /* scratch of the atomic steps: not part of the state */
 hidden mtype mt, md, qt;
@@ -275,9 +284,32 @@ inline node_downgrade(p, from)
 	send(me, from, DOWNGRADE_ACK, p, 0, I)
 }
 
+#ifdef HOLD
+/* Serve the message held for page p (dsm_hold_flush_page / dsm_hold_run). */
+inline serve_held(p)
+{
+	if
+	:: hmt[IDX(me, p)] == INV -> node_inv(p, hfrom[IDX(me, p)])
+	:: hmt[IDX(me, p)] == DOWNGRADE -> node_downgrade(p, hfrom[IDX(me, p)])
+	fi;
+	hmt[IDX(me, p)] = 0;
+	hfrom[IDX(me, p)] = 0
+}
+#endif
+
 inline handle(from)
 {
 	ch[from * N + me]?mt, pg, a, md;
+#ifdef HOLD
+	if
+	:: hmt[IDX(me, pg)] != 0 -> serve_held(pg); check_swmr(pg)
+	:: else
+	fi;
+	if
+	:: mt == INV || mt == DOWNGRADE -> /* held: served later */
+		hmt[IDX(me, pg)] = mt; hfrom[IDX(me, pg)] = from
+	:: true ->
+#endif
 	if
 	:: mt == READ_REQ || mt == WRITE_REQ || mt == UPGRADE_REQ -> dir_request(pg, mt, from)
 	:: mt == INV_ACK || mt == DOWNGRADE_ACK -> assert(from == dsrc[pg] || mt == INV_ACK); dir_ack(pg, mt)
@@ -285,7 +317,11 @@ inline handle(from)
 	:: mt == GRANT -> assert(from == HOME(pg)); node_grant(pg, a, md)
 	:: mt == INV -> node_inv(pg, from)
 	:: mt == DOWNGRADE -> node_downgrade(pg, from)
-	fi;
+	fi
+#ifdef HOLD
+	fi
+#endif
+	;
 	check_swmr(pg)
 }
 
@@ -328,6 +364,12 @@ end:
 	:: atomic { nempty(ch[2 * N + me]) -> handle(2) }
 #if N > 3
 	:: atomic { nempty(ch[3 * N + me]) -> handle(3) }
+#endif
+#endif
+#ifdef HOLD
+	:: atomic { hmt[IDX(me, 0)] != 0 -> serve_held(0); check_swmr(0) }
+#if P > 1
+	:: atomic { hmt[IDX(me, 1)] != 0 -> serve_held(1); check_swmr(1) }
 #endif
 #endif
 #ifndef LIVE
