@@ -53,6 +53,9 @@ static int migrate_load(struct vm *vm, struct vcpu *v)
 					     : VCPU_RUNNING;
 	/* a halted vCPU waits for what its IF allows (vcpu_halt) */
 	v->run->if_flag = (regs.rflags >> 9) & 1;
+	/* Left from an earlier stint here, it would let irq_inject_pending put an
+	 * interrupt into a guest with IF=0: ask KVM for a window instead. */
+	v->run->ready_for_interrupt_injection = 0;
 	return 0;
 }
 
