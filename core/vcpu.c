@@ -234,11 +234,7 @@ static void vcpu_halt(struct vcpu *v)
 	bool if_flag = v->run->if_flag;
 
 	pthread_mutex_lock(&v->lock);
-	while (!vcpu_should_stop(v)) {
-		if (vcpu_move_asked(v)) {
-			pthread_mutex_unlock(&v->lock);
-			return;
-		}
+	while (!vcpu_should_stop(v) && !vcpu_move_asked(v)) {
 		uint64_t deadline = lapic_timer_deadline(&v->lapic);
 		struct timespec ts;
 
@@ -254,7 +250,8 @@ static void vcpu_halt(struct vcpu *v)
 		}
 	}
 	pthread_mutex_unlock(&v->lock);
-	v->mode = VCPU_RUNNING;
+	if (!vcpu_move_asked(v)) /* else it moves as it is: halted */
+		v->mode = VCPU_RUNNING;
 }
 
 /* Before each entry: INIT, timer expiry, interrupts to inject. */
