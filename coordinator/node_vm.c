@@ -264,6 +264,9 @@ int node_vm_run(struct node_vm *nv)
 	err = vm_run(nv->vm, &nv->res);
 	if (nv->res.error[0] && !nv->error[0])
 		snprintf(nv->error, sizeof(nv->error), "%s", nv->res.error);
+	if (nv->res.error[0]) /* why the guest FAILED, where the vCPUs are dumped */
+		fprintf(stderr, "rackvm node %u: the VM stopped: %s\n", nv->cfg.node_id,
+			nv->res.error);
 	return err;
 }
 
