@@ -26,6 +26,8 @@ int cmd_node(int argc, char **argv);
 int cmd_coordinator(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* Options of `rackvm run`, shared by the one-process and the cluster paths. */
 struct run_opts {
@@ -40,6 +42,8 @@ struct run_opts {
 	const char *memory;   /* --nodes: "shared" or "dsm" */
 	unsigned int heartbeat_ms; /* --nodes: 0 = the default */
 	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
+	unsigned int migrate_storm_ms; /* --nodes: move a random vCPU this often */
+	const char *control;	       /* --nodes: the coordinator's endpoint */
 	bool numa_off;
 	bool verbose;
 	/* --nodes: namespace mode (cluster_netns.c) */

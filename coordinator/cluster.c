@@ -29,7 +29,7 @@ struct cluster {
 	unsigned int nr; /* children: [0] the coordinator, [1..] the nodes */
 	struct cluster_child *ch;
 	pid_t pgid;
-	char endpoint[64];
+	char endpoint[256];
 	uint64_t t0, deadline; /* deadline: SIGKILL the group (0: none) */
 	bool interrupted;
 	const char *memory;    /* guest RAM: "shared" or "dsm" */
@@ -66,7 +66,7 @@ static void cluster_vm_args(struct cluster *c, char **args, int *n)
 
 static int cluster_spawn_coord(struct cluster *c)
 {
-	char nodes[16], vcpus[16], mem[32], secs[16], hb[16];
+	char nodes[16], vcpus[16], mem[32], secs[16], hb[16], storm[16];
 	char *args[CLUSTER_ARGS_MAX] = {
 	    "rackvm",	      "coordinator",
 	    "--listen",	      c->endpoint,
@@ -92,6 +92,11 @@ static int cluster_spawn_coord(struct cluster *c)
 	}
 	if (!c->o->mesh_only)
 		cluster_vm_args(c, args, &n);
+	if (c->o->migrate_storm_ms && !c->o->mesh_only) {
+		snprintf(storm, sizeof(storm), "%u", c->o->migrate_storm_ms);
+		args[n++] = "--migrate-storm";
+		args[n++] = storm;
+	}
 	snprintf(c->ch[0].label, sizeof(c->ch[0].label), "coord");
 	return cluster_spawn(&c->ch[0], args, 0);
 }
@@ -242,14 +247,17 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 			CTL_MAX_NODES);
 		return RACKVM_EXIT_USAGE;
 	}
-	port = o->netns ? 0 : cluster_free_port();
+	port = o->netns || o->control ? 0 : cluster_free_port();
 	if (port < 0) {
 		fprintf(stderr, "rackvm run: no free port on 127.0.0.1: %s\n",
 			strerror(-port));
 		return RACKVM_EXIT_HOST;
 	}
-	snprintf(c.endpoint, sizeof(c.endpoint), "tcp://127.0.0.1:%d", port);
-	if (o->netns) /* the switch namespace is new: its port is free */
+	if (o->control)
+		snprintf(c.endpoint, sizeof(c.endpoint), "%s", o->control);
+	else
+		snprintf(c.endpoint, sizeof(c.endpoint), "tcp://127.0.0.1:%d", port);
+	if (o->netns && !o->control) /* the switch namespace is new: its port is free */
 		cluster_net_endpoint(c.endpoint, sizeof(c.endpoint));
 	c.ch = calloc(c.nr, sizeof(*c.ch));
 	if (!c.ch)
@@ -270,6 +278,8 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 		free(c.ch);
 		return ret;
 	}
+	printf("rackvm run: coordinator at %s (rackvm migrate|stats --coordinator %s)\n",
+	       c.endpoint, c.endpoint);
 	c.t0 = ctl_now_ms();
 	ret = cluster_spawn_coord(&c);
 	if (ret)

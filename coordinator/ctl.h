@@ -97,6 +97,7 @@ struct coord_opts {
 	const char *guest, *test, *kernel, *initrd, *append, *memory;
 	unsigned int guest_seconds, timeout;
 	bool numa_off;
+	unsigned int migrate_storm_ms; /* move a random vCPU this often (0: never) */
 };
 int coord_run(const struct coord_opts *o);
 

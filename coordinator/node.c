@@ -53,19 +53,48 @@ static int node_hello(struct node *n)
 	return node_send(n, &env);
 }
 
+/* The counters a heartbeat carries: health-check rounds, and vCPU moves
+ * once the VM runs (`rackvm stats` shows them). */
+static size_t node_counters(struct node *n, Rackvm__Stats__CountersEntry *e,
+			    Rackvm__Stats__CountersEntry **ep)
+{
+	static const char *const keys[] = {"check_rounds",  "migrations_out",
+					   "migrations_in", "pause_ns_sum",
+					   "pause_ns_max",  "irq_forwarded"};
+	struct vm_migrate_stats ms = {0};
+	uint64_t vals[6];
+	size_t nr = 1;
+
+	if (n->has_vm && n->vm.vm && n->phase >= NODE_READY && n->phase < NODE_DONE) {
+		vm_migrate_stats(n->vm.vm, &ms);
+		nr = 6;
+	}
+	vals[0] = n->rounds_done;
+	vals[1] = ms.out;
+	vals[2] = ms.in;
+	vals[3] = ms.pause_ns_sum;
+	vals[4] = ms.pause_ns_max;
+	vals[5] = ms.irq_forwarded;
+	for (size_t i = 0; i < nr; i++) {
+		rackvm__stats__counters_entry__init(&e[i]);
+		e[i].key = (char *)keys[i];
+		e[i].has_value = true;
+		e[i].value = vals[i];
+		ep[i] = &e[i];
+	}
+	return nr;
+}
+
 static void node_heartbeat(struct node *n, uint64_t now)
 {
 	Rackvm__Stats st = RACKVM__STATS__INIT;
-	Rackvm__Stats__CountersEntry e = RACKVM__STATS__COUNTERS_ENTRY__INIT, *ep = &e;
+	Rackvm__Stats__CountersEntry e[6], *ep[6];
 
 	/* no id before Welcome: the coordinator's Hello timer covers that phase */
 	if (n->phase == NODE_HELLO || now < n->next_hb)
 		return;
-	e.key = "check_rounds";
-	e.has_value = true;
-	e.value = n->rounds_done;
-	st.n_counters = 1;
-	st.counters = &ep;
+	st.n_counters = node_counters(n, e, ep);
+	st.counters = ep;
 	if (ctl_send_heartbeat(n->sock, NULL, 0, n->id, ++n->hb_seq, &st))
 		ctl_log(n->who, "heartbeat %llu not sent", (unsigned long long)n->hb_seq);
 	n->next_hb = now + n->hb_ms;
@@ -140,10 +169,11 @@ static int node_progress(struct node *n)
 
 static void node_loop(struct node *n)
 {
-	zmq_pollitem_t items[3] = {
+	zmq_pollitem_t items[4] = {
 	    {.socket = n->sock, .events = ZMQ_POLLIN},
 	    {.fd = n->work.efd, .events = ZMQ_POLLIN},
-	    {.events = ZMQ_POLLIN},
+	    {.events = ZMQ_POLLIN}, /* the data plane while idle, or the VM's moves */
+	    {.events = ZMQ_POLLIN}, /* the VM's moves */
 	};
 
 	while (n->phase != NODE_DONE) {
@@ -159,9 +189,13 @@ static void node_loop(struct node *n)
 				wake = n->last_coord_ms + 2ULL * n->hb_ms + 1;
 			timeout = wake > now ? (long)(wake - now) : 0;
 		}
+		int nr = 2;
+
 		items[2].fd = node_progress(n);
-		if (zmq_poll(items, items[2].fd >= 0 ? 3 : 2, timeout) < 0 &&
-		    errno != EINTR) {
+		nr += items[2].fd >= 0;
+		if (n->has_vm && n->vm.ev_fd >= 0)
+			items[nr++].fd = n->vm.ev_fd;
+		if (zmq_poll(items, nr, timeout) < 0 && errno != EINTR) {
 			ctl_log(n->who, "zmq_poll failed: %s", zmq_strerror(errno));
 			node_finish(n, RACKVM_EXIT_HOST);
 			break;
@@ -173,6 +207,8 @@ static void node_loop(struct node *n)
 			break;
 		}
 		node_drain(n);
+		if (n->has_vm && n->phase != NODE_DONE)
+			node_report_moves(n);
 		if (n->phase != NODE_DONE && n->work.busy && node_work_reap(&n->work))
 			node_work_done(n);
 		now = ctl_now_ms();

@@ -65,6 +65,9 @@ void node_finish(struct node *n, int exit_code);
 /* node_handle.c */
 void node_handle(struct node *n, const struct ctl_frame *f);
 void node_work_done(struct node *n);
+/* node_migrate.c */
+void node_migrate(struct node *n, const Rackvm__Migrate *m);
+void node_report_moves(struct node *n);
 /* node_work.c */
 int node_work_init(struct node_work *w);
 int node_work_start(struct node_work *w, enum node_task task)
