@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "coordinator/policy.h"
+
 enum rackvm_exit {
 	RACKVM_EXIT_OK = 0,
 	RACKVM_EXIT_GUEST_FAIL = 1,
@@ -26,6 +28,8 @@ int cmd_node(int argc, char **argv);
 int cmd_coordinator(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+
+#define RUN_POLICY_ARGS_MAX 8
 
 /* Options of `rackvm run`, shared by the one-process and the cluster paths. */
 struct run_opts {
@@ -42,6 +46,12 @@ struct run_opts {
 	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
 	bool numa_off;
 	bool verbose;
+	/* --nodes: the placement policy, and its options as given, for the
+	 * coordinator */
+	bool policy_auto;
+	struct policy_cfg policy;
+	const char *policy_args[2 * RUN_POLICY_ARGS_MAX];
+	unsigned int nr_policy_args;
 };
 
 /* `rackvm run --nodes N`: coordinator + N node processes on this box. */

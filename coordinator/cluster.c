@@ -35,6 +35,7 @@ struct cluster {
 	const char *memory;    /* guest RAM: "shared" or "dsm" */
 	int shared_fd;	       /* "shared": the memfd every node inherits */
 	char shared_fd_str[16], secs[16], timeout[16];
+	char policy_opt[RUN_POLICY_ARGS_MAX][32]; /* "--policy-..." */
 };
 
 static unsigned int cluster_hb_ms(const struct cluster *c)
@@ -91,6 +92,12 @@ static int cluster_spawn_coord(struct cluster *c)
 	}
 	if (!c->o->mesh_only)
 		cluster_vm_args(c, args, &n);
+	for (unsigned int i = 0; i + 1 < c->o->nr_policy_args; i += 2) {
+		snprintf(c->policy_opt[i / 2], sizeof(c->policy_opt[0]), "--%s",
+			 c->o->policy_args[i]);
+		args[n++] = c->policy_opt[i / 2];
+		args[n++] = (char *)c->o->policy_args[i + 1];
+	}
 	snprintf(c->ch[0].label, sizeof(c->ch[0].label), "coord");
 	return cluster_spawn(&c->ch[0], args, 0);
 }

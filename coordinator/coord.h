@@ -38,6 +38,7 @@ struct coord {
 	uint64_t hb_seq;
 	int exit_code;
 	int guest_exit; /* worst VM verdict the nodes reported (0 passed) */
+	struct coord_policy *policy; /* --policy auto, else NULL */
 };
 
 /* coord_handle.c */
@@ -48,5 +49,17 @@ void coord_fail(struct coord *c, int64_t fault, const char *fmt, ...)
 int coord_send_configs(struct coord *c);
 void coord_send_start(struct coord *c);
 const char *coord_node_name(const struct coord *c, uint32_t id, char *buf, size_t len);
+/* Move vCPU @vcpu to node @to. 0 sent; -EBUSY already moving; -EINVAL bad
+ * vcpu/node; -ENOENT no VM. */
+int coord_migrate(struct coord *c, uint32_t vcpu, uint32_t to);
+/* coord_policy.c: the placement policy (NULL state when --policy off) */
+int coord_policy_init(struct coord *c) __attribute__((warn_unused_result));
+void coord_policy_free(struct coord *c);
+/* The vCPU counters of a heartbeat from @node. */
+void coord_policy_stats(struct coord *c, uint32_t node, const Rackvm__Stats *st,
+			uint64_t now);
+/* Decide and act, once per --policy-interval-ms while the VM runs. */
+void coord_policy_tick(struct coord *c, uint64_t now);
+void coord_policy_summary(const struct coord *c);
 
 #endif

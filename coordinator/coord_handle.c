@@ -201,8 +201,9 @@ static void coord_member_msg(struct coord *c, uint32_t id, Rackvm__Envelope *env
 			   coord_node_name(c, id, name, sizeof(name)),
 			   env->error->message);
 		break;
-	default:
-		break; /* a heartbeat: last_seen is all it carries for now */
+	default: /* a heartbeat: its vCPU counters feed the policy */
+		coord_policy_stats(c, id, env->heartbeat->stats, ctl_now_ms());
+		break;
 	}
 }
 

@@ -55,18 +55,11 @@ static int node_hello(struct node *n)
 
 static void node_heartbeat(struct node *n, uint64_t now)
 {
-	Rackvm__Stats st = RACKVM__STATS__INIT;
-	Rackvm__Stats__CountersEntry e = RACKVM__STATS__COUNTERS_ENTRY__INIT, *ep = &e;
-
 	/* no id before Welcome: the coordinator's Hello timer covers that phase */
 	if (n->phase == NODE_HELLO || now < n->next_hb)
 		return;
-	e.key = "check_rounds";
-	e.has_value = true;
-	e.value = n->rounds_done;
-	st.n_counters = 1;
-	st.counters = &ep;
-	if (ctl_send_heartbeat(n->sock, NULL, 0, n->id, ++n->hb_seq, &st))
+	if (ctl_send_heartbeat(n->sock, NULL, 0, n->id, ++n->hb_seq,
+			       node_stats_collect(n->stats, n)))
 		ctl_log(n->who, "heartbeat %llu not sent", (unsigned long long)n->hb_seq);
 	n->next_hb = now + n->hb_ms;
 }
@@ -214,6 +207,7 @@ static void node_cleanup(struct node *n)
 		node_work_fini(&n->work);
 	}
 	free(n->work.peers);
+	node_stats_free(n->stats);
 	if (n->sock)
 		zmq_close(n->sock);
 	if (n->ctx)
@@ -226,7 +220,8 @@ int node_run(const struct node_opts *o)
 	int ret;
 
 	snprintf(n.who, sizeof(n.who), "node");
-	ret = node_work_init(&n.work);
+	n.stats = node_stats_new();
+	ret = n.stats ? node_work_init(&n.work) : -ENOMEM;
 	if (!ret)
 		ret = node_connect(&n);
 	if (ret) {

@@ -85,6 +85,10 @@ void vm_destroy(struct vm *vm);
  * with a logged reason: -EPROTO. */
 int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *msg, size_t len);
 
+/* The host thread id of vCPU @id's thread if it runs on this node and has
+ * started, else 0 (the DSM names faulting threads by it). Any thread. */
+int32_t vm_vcpu_tid(struct vm *vm, unsigned int id);
+
 /* The run passed: powered off, status 0, >= 1 result, none failed. */
 bool vm_result_passed(const struct vm_result *res);
 
