@@ -66,7 +66,7 @@ static void cluster_vm_args(struct cluster *c, char **args, int *n)
 
 static int cluster_spawn_coord(struct cluster *c)
 {
-	char nodes[16], vcpus[16], mem[32], secs[16], hb[16];
+	char nodes[16], vcpus[16], mem[32], secs[16], hb[16], join[16];
 	char *args[CLUSTER_ARGS_MAX] = {
 	    "rackvm",	      "coordinator",
 	    "--listen",	      c->endpoint,
@@ -80,6 +80,11 @@ static int cluster_spawn_coord(struct cluster *c)
 	/* with a guest, --seconds is the guest test's, not the cluster's */
 	snprintf(secs, sizeof(secs), "%u", c->o->mesh_only ? c->o->seconds : 0);
 	snprintf(hb, sizeof(hb), "%u", cluster_hb_ms(c));
+	if (c->o->heartbeat_ms) { /* slow hosts: joins take longer too */
+		snprintf(join, sizeof(join), "%u", 75 * c->o->heartbeat_ms);
+		args[n++] = "--join-timeout-ms";
+		args[n++] = join;
+	}
 	if (c->o->vcpus) {
 		snprintf(vcpus, sizeof(vcpus), "%u", c->o->vcpus);
 		args[n++] = "--vcpus";

@@ -37,7 +37,8 @@ static const char run_usage[] =
 	"  --numa on|off         one NUMA node per rackvm node, or a flat machine\n"
 	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
 	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200); a node\n"
-	"                        silent for two intervals stops the run\n"
+	"                        silent for two intervals stops the run; given, nodes\n"
+	"                        also get 75 intervals to join (slow hosts)\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n"
 	"\nWith --nodes, the placement policy:\n";
