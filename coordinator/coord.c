@@ -62,6 +62,7 @@ static void coord_finish(struct coord *c)
 	       (double)(ctl_now_ms() - c->t_begin) / 1000.0,
 	       !c->o->guest ? "" : c->guest_exit ? ", the guest FAILED" : ", the guest passed");
 	coord_policy_summary(c);
+	coord_migrate_summary(c);
 	fflush(stdout);
 	c->phase = COORD_DONE;
 	c->exit_code = c->guest_exit ? RACKVM_EXIT_GUEST_FAIL : RACKVM_EXIT_OK;
@@ -173,6 +174,8 @@ static uint64_t coord_next_deadline(const struct coord *c)
 		if (c->nodes[i].used &&
 		    c->nodes[i].last_seen_ms + 2ULL * c->o->heartbeat_ms + 1 < wake)
 			wake = c->nodes[i].last_seen_ms + 2ULL * c->o->heartbeat_ms + 1;
+	if (c->next_storm && c->next_storm < wake)
+		wake = c->next_storm;
 	return wake;
 }
 
@@ -205,6 +208,7 @@ static void coord_loop(struct coord *c)
 		coord_check_silence(c, now);
 		coord_check_phase(c, now);
 		coord_policy_tick(c, now);
+		coord_storm(c, now);
 	}
 }
 
@@ -236,8 +240,9 @@ int coord_run(const struct coord_opts *o)
 	int ret;
 
 	c.nodes = calloc(o->nodes, sizeof(*c.nodes));
-	if (!c.nodes || coord_policy_init(&c)) {
+	if (!c.nodes || coord_migrate_init(&c) || coord_policy_init(&c)) {
 		coord_policy_free(&c);
+		coord_migrate_fini(&c);
 		free(c.nodes);
 		return RACKVM_EXIT_HOST;
 	}
@@ -264,6 +269,7 @@ out_close:
 	if (c.ctx)
 		zmq_ctx_term(c.ctx);
 	coord_policy_free(&c);
+	coord_migrate_fini(&c);
 	free(c.nodes);
 	return c.exit_code;
 }

@@ -12,6 +12,22 @@ enum coord_phase {
 	COORD_DONE,
 };
 
+#define COORD_NODE_COUNTERS 8 /* heartbeat counters kept per node for `rackvm stats` */
+
+struct coord_counter {
+	char key[65];
+	uint64_t value;
+};
+
+/* Where a vCPU runs, and the move in flight (coord_migrate.c). */
+struct coord_vcpu {
+	uint32_t node;
+	uint32_t epoch; /* moves so far */
+	bool moving;	/* Migrate sent, no MigrateDone yet */
+	uint8_t client[CTL_ID_MAX]; /* `rackvm migrate` waiting for the outcome */
+	size_t client_len;	    /* 0: nobody waits */
+};
+
 struct coord_node {
 	bool used; /* Hello accepted, id assigned */
 	bool joined, ready, reported;
@@ -25,6 +41,8 @@ struct coord_node {
 	uint64_t last_seen_ms;
 	uint64_t check_us;
 	uint64_t rounds; /* health-check rounds the node reported */
+	struct coord_counter stats[COORD_NODE_COUNTERS]; /* its last heartbeat's */
+	unsigned int nr_stats;
 };
 
 struct coord {
@@ -38,8 +56,22 @@ struct coord {
 	uint64_t hb_seq;
 	int exit_code;
 	int guest_exit; /* worst VM verdict the nodes reported (0 passed) */
+	struct coord_vcpu *vcpus; /* o->vcpus entries; NULL: no VM */
+	uint64_t *pauses;	  /* pause_ns of every completed move */
+	size_t nr_pauses, cap_pauses;
+	uint64_t migrations, migrate_refused;
+	uint64_t next_storm; /* --migrate-storm: next move (ms), 0 = off */
+	uint64_t rng;
 	struct coord_policy *policy; /* --policy auto, else NULL */
 };
+
+/*
+ * Ask the owner of @vcpu to move it to node @to. 0 if the request was sent;
+ * -EBUSY while that vCPU is already moving, -EINVAL for a bad vcpu/node (also
+ * @to being where it runs already), -ENOENT if no VM runs. The outcome
+ * arrives later as a MigrateDone from the node (counted in the stats).
+ */
+int coord_migrate(struct coord *c, uint32_t vcpu, uint32_t to);
 
 /* coord_handle.c */
 void coord_handle(struct coord *c, const struct ctl_frame *f);
@@ -49,9 +81,20 @@ void coord_fail(struct coord *c, int64_t fault, const char *fmt, ...)
 int coord_send_configs(struct coord *c);
 void coord_send_start(struct coord *c);
 const char *coord_node_name(const struct coord *c, uint32_t id, char *buf, size_t len);
-/* Move vCPU @vcpu to node @to. 0 sent; -EBUSY already moving; -EINVAL bad
- * vcpu/node; -ENOENT no VM. */
-int coord_migrate(struct coord *c, uint32_t vcpu, uint32_t to);
+/* coord_migrate.c: the live placement, moves, the storm, command clients. */
+int coord_migrate_init(struct coord *c) __attribute__((warn_unused_result));
+void coord_migrate_fini(struct coord *c);
+/* The same checks as coord_migrate, with a one-line reason in @why. */
+int coord_migrate_why(struct coord *c, uint32_t vcpu, uint32_t to, char *why, size_t len);
+void coord_migrate_done(struct coord *c, uint32_t id, const Rackvm__MigrateDone *m);
+/* Migrate or Query from a peer that is not a node (rackvm migrate / stats). */
+void coord_client(struct coord *c, const struct ctl_frame *f, const Rackvm__Envelope *env);
+void coord_node_stats(struct coord *c, uint32_t id, const Rackvm__Stats *st);
+/* --migrate-storm: the next move if it is due; the time of the next one. */
+void coord_storm(struct coord *c, uint64_t now);
+void coord_migrate_summary(const struct coord *c);
+/* p50, p99 and max of the pauses so far (sorts them in place); zeros if none. */
+void coord_pause_pcts(const struct coord *c, uint64_t out[3]);
 /* coord_policy.c: the placement policy (NULL state when --policy off) */
 int coord_policy_init(struct coord *c) __attribute__((warn_unused_result));
 void coord_policy_free(struct coord *c);

@@ -32,6 +32,9 @@ static void coord_usage(FILE *f)
 	    "  --mem SIZE           guest memory to split into home ranges (default "
 	    "256M)\n"
 	    "  --check-rounds N     mesh health-check rounds per check (default 10)\n"
+	    "  --migrate-storm MS   every MS ms move a random vCPU that is not moving\n"
+	    "                       to a random other node (the summary prints the\n"
+	    "                       migrations and their pause p50/p99/max)\n"
 	    "\nThe VM (without --guest the nodes only check the mesh and stop):\n"
 	    "  --guest testos|linux the guest the nodes run together\n"
 	    "  --test NAME, --kernel FILE, --initrd FILE, --append TEXT\n"
@@ -67,6 +70,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_NUMA,
 	OPT_MEMORY,
+	OPT_STORM,
 	OPT_POLICY,
 };
 
@@ -89,6 +93,7 @@ static const struct option coord_longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"numa", required_argument, NULL, OPT_NUMA},
     {"memory", required_argument, NULL, OPT_MEMORY},
+    {"migrate-storm", required_argument, NULL, OPT_STORM},
     POLICY_LONGOPTS(OPT_POLICY),
     {"help", no_argument, NULL, 'h'},
     {0},
@@ -171,6 +176,8 @@ static int coord_opt(struct coord_opts *o, int c, const char *arg)
 	case OPT_ROUNDS:
 		return coord_num("check-rounds", arg, 0, CTL_ROUNDS_MAX,
 				 &o->check_rounds);
+	case OPT_STORM:
+		return coord_num("migrate-storm", arg, 1, 3600000, &o->migrate_storm_ms);
 	case OPT_MEM:
 		if (parse_size(arg, &o->mem) || !o->mem) {
 			fprintf(stderr,

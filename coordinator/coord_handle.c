@@ -171,6 +171,8 @@ static bool coord_expected(const struct coord *c, uint32_t id, Rackvm__Envelope 
 		return c->phase == COORD_READY && env->ready->node_id == id;
 	case RACKVM__ENVELOPE__BODY_REPORT:
 		return c->phase == COORD_RUN && env->report->node_id == id;
+	case RACKVM__ENVELOPE__BODY_MIGRATE_DONE:
+		return c->phase == COORD_RUN;
 	default:
 		return false;
 	}
@@ -201,7 +203,12 @@ static void coord_member_msg(struct coord *c, uint32_t id, Rackvm__Envelope *env
 			   coord_node_name(c, id, name, sizeof(name)),
 			   env->error->message);
 		break;
-	default: /* a heartbeat: its vCPU counters feed the policy */
+	case RACKVM__ENVELOPE__BODY_MIGRATE_DONE:
+		coord_migrate_done(c, id, env->migrate_done);
+		break;
+	default: /* a heartbeat: last_seen, the counters for `rackvm stats`
+		  * and the vCPU counters the policy works on */
+		coord_node_stats(c, id, env->heartbeat->stats);
 		coord_policy_stats(c, id, env->heartbeat->stats, ctl_now_ms());
 		break;
 	}
@@ -247,6 +254,9 @@ void coord_handle(struct coord *c, const struct ctl_frame *f)
 		coord_hello(c, f, env->hello);
 	else if (id >= 0)
 		coord_member_msg(c, (uint32_t)id, env);
+	else if (env->body_case == RACKVM__ENVELOPE__BODY_MIGRATE ||
+		 env->body_case == RACKVM__ENVELOPE__BODY_QUERY)
+		coord_client(c, f, env); /* rackvm migrate / stats */
 	else
 		(void)ctl_send_error(
 		    c->sock, f->id, f->id_len, RACKVM__ERROR__CODE__BAD_STATE,

@@ -152,6 +152,18 @@ static void coord_policy_move(struct coord *c, uint32_t v, uint64_t now)
 		p->st[i].have_prev = false; /* deltas across the move mean nothing */
 }
 
+/* The cost model's pause: the p50 of the moves measured so far in this run,
+ * else --policy-pause-us. */
+static uint32_t pause_estimate_us(struct coord *c)
+{
+	uint64_t pct[3];
+
+	if (!c->nr_pauses)
+		return c->o->policy.pause_us;
+	coord_pause_pcts(c, pct);
+	return pct[0] / 1000 ? (uint32_t)(pct[0] / 1000) : 1;
+}
+
 void coord_policy_tick(struct coord *c, uint64_t now)
 {
 	struct coord_policy *p = c->policy;
@@ -160,10 +172,14 @@ void coord_policy_tick(struct coord *c, uint64_t now)
 	if (!p || c->phase != COORD_RUN || now < p->next_ms)
 		return;
 	p->next_ms = now + p->cfg.interval_ms;
+	p->cfg.pause_us = pause_estimate_us(c);
 	for (uint32_t v = 0; v < p->nr_vcpus; v++) {
 		p->verdicts[v].to = -1;
 		if (!p->cur[v].t_ms || p->cur[v].t_ms == p->decided_ms[v])
 			continue; /* nothing new from its node */
+		if (c->vcpus &&
+		    (c->vcpus[v].moving || c->vcpus[v].node != p->cur[v].node))
+			continue; /* moving, or counters from the node it left */
 		p->decided_ms[v] = p->cur[v].t_ms;
 		policy_decide(&p->cfg, &p->st[v], &p->cur[v], p->nr_nodes,
 			      &p->verdicts[v]);

@@ -101,6 +101,7 @@ struct coord_opts {
 	const char *guest, *test, *kernel, *initrd, *append, *memory;
 	unsigned int guest_seconds, timeout;
 	bool numa_off;
+	unsigned int migrate_storm_ms; /* move a random vCPU this often (0: never) */
 	bool policy_auto; /* --policy auto: move vCPUs toward their data */
 	struct policy_cfg policy;
 };

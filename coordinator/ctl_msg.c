@@ -172,6 +172,14 @@ const char *ctl_body_name(const Rackvm__Envelope *env)
 		return "Stop";
 	case RACKVM__ENVELOPE__BODY_ERROR:
 		return "Error";
+	case RACKVM__ENVELOPE__BODY_MIGRATE:
+		return "Migrate";
+	case RACKVM__ENVELOPE__BODY_MIGRATE_DONE:
+		return "MigrateDone";
+	case RACKVM__ENVELOPE__BODY_QUERY:
+		return "Query";
+	case RACKVM__ENVELOPE__BODY_CLUSTER_STATS:
+		return "ClusterStats";
 	default:
 		return "(none)";
 	}

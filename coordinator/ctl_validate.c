@@ -175,6 +175,30 @@ static int check_error(const Rackvm__Error *e, char *why, size_t why_len)
 	return check_text(e->message, CTL_TEXT_MAX, false, "Error.message", why, why_len);
 }
 
+static int check_migrate_done(const Rackvm__MigrateDone *m, char *why, size_t why_len)
+{
+	if (m->vcpu >= CTL_VCPUS_MAX)
+		return bad(why, why_len, "%s: vcpu %llu out of range", "MigrateDone", m->vcpu);
+	if (m->from >= CTL_MAX_NODES || m->to >= CTL_MAX_NODES)
+		return bad(why, why_len, "%s: node %llu out of range", "MigrateDone",
+			   m->from >= CTL_MAX_NODES ? m->from : m->to);
+	if (m->detail &&
+	    check_text(m->detail, CTL_TEXT_MAX, true, "MigrateDone.detail", why, why_len))
+		return -EPROTO;
+	return 0;
+}
+
+static int check_cluster_stats(const Rackvm__ClusterStats *cs, char *why, size_t why_len)
+{
+	if (cs->n_vcpus > CTL_VCPUS_MAX)
+		return bad(why, why_len, "%s: %llu vCPUs", "ClusterStats", cs->n_vcpus);
+	for (size_t i = 0; i < cs->n_vcpus; i++)
+		if (cs->vcpus[i]->vcpu != i || cs->vcpus[i]->node >= CTL_MAX_NODES)
+			return bad(why, why_len, "%s: placement entry %llu is invalid",
+				   "ClusterStats", i);
+	return check_stats(cs->stats, why, why_len);
+}
+
 int ctl_validate(const Rackvm__Envelope *env, char *why, size_t why_len)
 {
 	switch (env->body_case) {
@@ -205,6 +229,19 @@ int ctl_validate(const Rackvm__Envelope *env, char *why, size_t why_len)
 				  why, why_len);
 	case RACKVM__ENVELOPE__BODY_ERROR:
 		return check_error(env->error, why, why_len);
+	case RACKVM__ENVELOPE__BODY_MIGRATE:
+		if (env->migrate->vcpu >= CTL_VCPUS_MAX || env->migrate->to >= CTL_MAX_NODES)
+			return bad(why, why_len, "%s: vcpu or node %llu out of range",
+				   "Migrate",
+				   env->migrate->vcpu >= CTL_VCPUS_MAX ? env->migrate->vcpu
+								       : env->migrate->to);
+		return 0;
+	case RACKVM__ENVELOPE__BODY_MIGRATE_DONE:
+		return check_migrate_done(env->migrate_done, why, why_len);
+	case RACKVM__ENVELOPE__BODY_QUERY:
+		return 0;
+	case RACKVM__ENVELOPE__BODY_CLUSTER_STATS:
+		return check_cluster_stats(env->cluster_stats, why, why_len);
 	default:
 		snprintf(why, why_len, "message has no body (or an unknown one)");
 		return -EPROTO;
