@@ -128,12 +128,13 @@ static void coord_policy_move(struct coord *c, uint32_t v, uint64_t now)
 	struct coord_policy *p = c->policy;
 	const struct policy_verdict *d = &p->verdicts[v];
 	uint32_t from = p->cur[v].node;
-	int err = coord_migrate(c, v, (uint32_t)d->to);
+	char why[CTL_TEXT_MAX / 2];
+	int err = coord_migrate_why(c, v, (uint32_t)d->to, why, sizeof(why));
 
 	if (err) {
 		p->refused++;
 		ctl_log("coordinator", "policy: moving vCPU %u to node %d refused: %s", v,
-			d->to, strerror(-err));
+			d->to, why);
 		/* wait a cool-down before trying this vCPU again */
 		policy_moved(&p->st[v], from, from, now);
 		return;
@@ -197,4 +198,11 @@ void coord_policy_summary(const struct coord *c)
 		return;
 	printf("rackvm coordinator: policy %s: %u migrations, %u refused\n",
 	       p ? "auto" : "off", p ? p->moves : 0, p ? p->refused : 0);
+}
+
+void coord_policy_counts(const struct coord *c, unsigned int *moves,
+			 unsigned int *refused)
+{
+	*moves = c->policy ? c->policy->moves : 0;
+	*refused = c->policy ? c->policy->refused : 0;
 }
