@@ -103,7 +103,7 @@ void coord_policy_stats(struct coord *c, uint32_t node, const Rackvm__Stats *st,
 			uint64_t now);
 /* Decide and act, once per --policy-interval-ms while the VM runs. */
 void coord_policy_tick(struct coord *c, uint64_t now);
-void coord_policy_summary(const struct coord *c);
+void coord_policy_summary(struct coord *c);
 /* Moves the policy made and moves coord_migrate refused (0 when off). */
 void coord_policy_counts(const struct coord *c, unsigned int *moves,
 			 unsigned int *refused);

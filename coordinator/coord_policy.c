@@ -24,7 +24,8 @@ struct coord_policy {
 	uint64_t *msg;	      /* heartbeat that last reset cur[v] */
 	struct policy_verdict *verdicts;
 	uint64_t msg_seq, next_ms;
-	unsigned int moves, refused;
+	int32_t *asked; /* node a requested move goes to, -1: none */
+	unsigned int requested, moves, refused;
 };
 
 int coord_policy_init(struct coord *c)
@@ -45,8 +46,13 @@ int coord_policy_init(struct coord *c)
 	p->decided_ms = calloc(n, sizeof(*p->decided_ms));
 	p->msg = calloc(n, sizeof(*p->msg));
 	p->verdicts = calloc(n, sizeof(*p->verdicts));
+	p->asked = malloc(n * sizeof(*p->asked));
 	c->policy = p;
-	return p->st && p->cur && p->decided_ms && p->msg && p->verdicts ? 0 : -ENOMEM;
+	if (!p->st || !p->cur || !p->decided_ms || !p->msg || !p->verdicts || !p->asked)
+		return -ENOMEM;
+	for (uint32_t v = 0; v < n; v++)
+		p->asked[v] = -1;
+	return 0;
 }
 
 void coord_policy_free(struct coord *c)
@@ -60,6 +66,7 @@ void coord_policy_free(struct coord *c)
 	free(p->decided_ms);
 	free(p->msg);
 	free(p->verdicts);
+	free(p->asked);
 	free(p);
 	c->policy = NULL;
 }
@@ -139,7 +146,8 @@ static void coord_policy_move(struct coord *c, uint32_t v, uint64_t now)
 		policy_moved(&p->st[v], from, from, now);
 		return;
 	}
-	p->moves++;
+	p->requested++;
+	p->asked[v] = d->to;
 	printf("rackvm coordinator: policy: vCPU %u node %u -> %d at %.2f s "
 	       "(%llu faults/s from node %u, %u%%, wait %llu us; stay %.1f ms > "
 	       "move %.1f ms)\n",
@@ -165,11 +173,30 @@ static uint32_t pause_estimate_us(struct coord *c)
 	return pct[0] / 1000 ? (uint32_t)(pct[0] / 1000) : 1;
 }
 
+/* Requested moves that ended: done if the placement table now names the
+ * target (a MigrateDone ok), else refused by the node. */
+static void coord_policy_outcomes(struct coord *c)
+{
+	struct coord_policy *p = c->policy;
+
+	for (uint32_t v = 0; c->vcpus && v < p->nr_vcpus; v++) {
+		if (p->asked[v] < 0 || c->vcpus[v].moving)
+			continue;
+		if (c->vcpus[v].node == (uint32_t)p->asked[v])
+			p->moves++;
+		else
+			p->refused++;
+		p->asked[v] = -1;
+	}
+}
+
 void coord_policy_tick(struct coord *c, uint64_t now)
 {
 	struct coord_policy *p = c->policy;
 	int best;
 
+	if (p)
+		coord_policy_outcomes(c);
 	if (!p || c->phase != COORD_RUN || now < p->next_ms)
 		return;
 	p->next_ms = now + p->cfg.interval_ms;
@@ -190,14 +217,18 @@ void coord_policy_tick(struct coord *c, uint64_t now)
 		coord_policy_move(c, (uint32_t)best, now);
 }
 
-void coord_policy_summary(const struct coord *c)
+void coord_policy_summary(struct coord *c)
 {
-	const struct coord_policy *p = c->policy;
+	struct coord_policy *p = c->policy;
 
 	if (!c->o->guest)
 		return;
-	printf("rackvm coordinator: policy %s: %u migrations, %u refused\n",
-	       p ? "auto" : "off", p ? p->moves : 0, p ? p->refused : 0);
+	if (p)
+		coord_policy_outcomes(c);
+	printf("rackvm coordinator: policy %s: %u migrations (%u requested, %u "
+	       "refused)\n",
+	       p ? "auto" : "off", p ? p->moves : 0, p ? p->requested : 0,
+	       p ? p->refused : 0);
 }
 
 void coord_policy_counts(const struct coord *c, unsigned int *moves,
