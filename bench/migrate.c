@@ -9,6 +9,8 @@
  *      rewriting) with --policy off and --policy auto: the walk's time and
  *      the run's wall time of each, the policy's migrations, the speed-up.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +113,7 @@ int bench_migrate(int argc, char **argv)
 	    .provider = "tcp", .passes = 2000, .storm_ms = 20, .storm_s = 3};
 	struct migrate_pause pause;
 	struct migrate_walk walk[2];
-	int st = parse(&b, argc, argv);
+	int st = parse(&b, argc, argv), kvm;
 	ssize_t n;
 
 	if (st >= 0)
@@ -122,6 +124,15 @@ int bench_migrate(int argc, char **argv)
 		return RACKVM_EXIT_HOST;
 	}
 	b.self[n] = 0;
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		fprintf(stderr,
+			"rackvm bench migrate: cannot open /dev/kvm: %s (the runs "
+			"need KVM: load it, run as root or in the kvm group)\n",
+			strerror(errno));
+		return RACKVM_EXIT_HOST;
+	}
+	close(kvm);
 	st = migrate_bench_pause(&b, &pause);
 	if (!st)
 		st = migrate_bench_walk(&b, false, &walk[0]);
