@@ -36,6 +36,7 @@ struct cluster {
 	int shared_fd;	       /* "shared": the memfd every node inherits */
 	char shared_fd_str[16], secs[16], timeout[16];
 	char policy_opt[RUN_POLICY_ARGS_MAX][32]; /* "--policy-..." */
+	char connect_ms[16];
 };
 
 static unsigned int cluster_hb_ms(const struct cluster *c)
@@ -116,6 +117,12 @@ static int cluster_spawn_nodes(struct cluster *c)
 		int n = 6, ret;
 
 		snprintf(id, sizeof(id), "%u", i - 1);
+		if (c->o->heartbeat_ms) { /* slow hosts: the coordinator starts late */
+			snprintf(c->connect_ms, sizeof(c->connect_ms), "%u",
+				 75 * c->o->heartbeat_ms);
+			args[n++] = "--connect-timeout-ms";
+			args[n++] = c->connect_ms;
+		}
 		if (c->o->provider) {
 			args[n++] = "--provider";
 			args[n++] = (char *)c->o->provider;

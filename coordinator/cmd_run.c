@@ -39,7 +39,8 @@ static const char run_usage[] =
 	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
 	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200); a node\n"
 	"                        silent for two intervals stops the run; given, nodes\n"
-	"                        also get 75 intervals to join (slow hosts)\n"
+	"                        also get 75 intervals to reach the coordinator and\n"
+	"                        to join (slow hosts)\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n"
 	"\nWith --nodes, the placement policy:\n";
