@@ -28,6 +28,8 @@ int cmd_node(int argc, char **argv);
 int cmd_coordinator(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #define RUN_POLICY_ARGS_MAX 8
 
@@ -44,6 +46,8 @@ struct run_opts {
 	const char *memory;   /* --nodes: "shared" or "dsm" */
 	unsigned int heartbeat_ms; /* --nodes: 0 = the default */
 	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
+	unsigned int migrate_storm_ms; /* --nodes: move a random vCPU this often */
+	const char *control;	       /* --nodes: the coordinator's endpoint */
 	bool numa_off;
 	bool verbose;
 	/* --nodes: the placement policy, and its options as given, for the

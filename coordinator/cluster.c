@@ -29,7 +29,7 @@ struct cluster {
 	unsigned int nr; /* children: [0] the coordinator, [1..] the nodes */
 	struct cluster_child *ch;
 	pid_t pgid;
-	char endpoint[64];
+	char endpoint[256];
 	uint64_t t0, deadline; /* deadline: SIGKILL the group (0: none) */
 	bool interrupted;
 	const char *memory;    /* guest RAM: "shared" or "dsm" */
@@ -67,7 +67,7 @@ static void cluster_vm_args(struct cluster *c, char **args, int *n)
 
 static int cluster_spawn_coord(struct cluster *c)
 {
-	char nodes[16], vcpus[16], mem[32], secs[16], hb[16], join[16];
+	char nodes[16], vcpus[16], mem[32], secs[16], hb[16], join[16], storm[16];
 	char *args[CLUSTER_ARGS_MAX] = {
 	    "rackvm",	      "coordinator",
 	    "--listen",	      c->endpoint,
@@ -98,6 +98,11 @@ static int cluster_spawn_coord(struct cluster *c)
 	}
 	if (!c->o->mesh_only)
 		cluster_vm_args(c, args, &n);
+	if (c->o->migrate_storm_ms && !c->o->mesh_only) {
+		snprintf(storm, sizeof(storm), "%u", c->o->migrate_storm_ms);
+		args[n++] = "--migrate-storm";
+		args[n++] = storm;
+	}
 	for (unsigned int i = 0; i + 1 < c->o->nr_policy_args; i += 2) {
 		snprintf(c->policy_opt[i / 2], sizeof(c->policy_opt[0]), "--%s",
 			 c->o->policy_args[i]);
@@ -259,13 +264,16 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 			CTL_MAX_NODES);
 		return RACKVM_EXIT_USAGE;
 	}
-	port = cluster_free_port();
+	port = o->control ? 0 : cluster_free_port();
 	if (port < 0) {
 		fprintf(stderr, "rackvm run: no free port on 127.0.0.1: %s\n",
 			strerror(-port));
 		return RACKVM_EXIT_HOST;
 	}
-	snprintf(c.endpoint, sizeof(c.endpoint), "tcp://127.0.0.1:%d", port);
+	if (o->control)
+		snprintf(c.endpoint, sizeof(c.endpoint), "%s", o->control);
+	else
+		snprintf(c.endpoint, sizeof(c.endpoint), "tcp://127.0.0.1:%d", port);
 	c.ch = calloc(c.nr, sizeof(*c.ch));
 	if (!c.ch)
 		return RACKVM_EXIT_HOST;
@@ -279,6 +287,8 @@ int cluster_run(const struct run_opts *o, int argc, char **argv)
 	}
 	ctl_catch_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("rackvm run: coordinator at %s (rackvm migrate|stats --coordinator %s)\n",
+	       c.endpoint, c.endpoint);
 	c.t0 = ctl_now_ms();
 	ret = cluster_spawn_coord(&c);
 	if (ret)

@@ -41,6 +41,12 @@ static const char run_usage[] =
 	"                        silent for two intervals stops the run; given, nodes\n"
 	"                        also get 75 intervals to reach the coordinator and\n"
 	"                        to join (slow hosts)\n"
+	"  --control EP          with --nodes: the coordinator's ZeroMQ endpoint\n"
+	"                        (default tcp://127.0.0.1:FREE-PORT; printed at start)\n"
+	"                        for rackvm migrate / rackvm stats --coordinator EP\n"
+	"  --migrate-storm MS    with --nodes: every MS ms move a random vCPU to a\n"
+	"                        random other node; the summary prints the moves and\n"
+	"                        their pause p50/p99/max\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n"
 	"\nWith --nodes, the placement policy:\n";
@@ -93,7 +99,8 @@ static int bad(const char *opt, const char *val, const char *want)
 }
 
 enum { OPT_GUEST = 256, OPT_VCPUS, OPT_MEM, OPT_TEST, OPT_SECONDS, OPT_KERNEL,
-       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_HEARTBEAT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP, OPT_POLICY };
+       OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_HEARTBEAT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP,
+       OPT_CONTROL, OPT_STORM, OPT_POLICY };
 
 static const struct option run_options[] = {
 	{"guest", required_argument, NULL, OPT_GUEST},
@@ -112,6 +119,8 @@ static const struct option run_options[] = {
 	{"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
 	{"provider", required_argument, NULL, OPT_PROVIDER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"control", required_argument, NULL, OPT_CONTROL},
+	{"migrate-storm", required_argument, NULL, OPT_STORM},
 	{"help", no_argument, NULL, OPT_HELP},
 	POLICY_LONGOPTS(OPT_POLICY),
 	{NULL, 0, NULL, 0},
@@ -166,6 +175,16 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 		if (parse_uint(arg, &o->heartbeat_ms) || o->heartbeat_ms < 50 ||
 		    o->heartbeat_ms > 60000)
 			return bad("--heartbeat-ms", arg, "give 50..60000");
+		return -1;
+	case OPT_STORM:
+		if (parse_uint(arg, &o->migrate_storm_ms) || !o->migrate_storm_ms ||
+		    o->migrate_storm_ms > 3600000)
+			return bad("--migrate-storm", arg, "give milliseconds, 1..3600000");
+		return -1;
+	case OPT_CONTROL:
+		if (strncmp(arg, "tcp://", 6) && strncmp(arg, "ipc://", 6))
+			return bad("--control", arg, "give tcp://ADDRESS:PORT or ipc://PATH");
+		o->control = arg;
 		return -1;
 	case OPT_TEST: o->test = arg; return -1;
 	case OPT_KERNEL: o->kernel = arg; return -1;
@@ -294,5 +313,9 @@ int cmd_run(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &no_core); /* guest RAM in a core file helps no one */
 	if (o.nodes)
 		return cluster_run(&o, argc, argv);
+	if (o.migrate_storm_ms || o.control) {
+		fprintf(stderr, "rackvm run: --migrate-storm and --control need --nodes N\n");
+		return RACKVM_EXIT_USAGE;
+	}
 	return run_one(&o);
 }

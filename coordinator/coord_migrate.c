@@ -144,7 +144,9 @@ void coord_migrate_done(struct coord *c, uint32_t id, const Rackvm__MigrateDone 
 		coord_record_pause(c, m->has_pause_ns ? m->pause_ns : 0);
 	} else {
 		c->migrate_refused++;
-		if (c->o->migrate_storm_ms == 0 || !v->client_len)
+		/* a client hears it itself; a storm's refusals (the VM ending) are
+		 * counted */
+		if (!v->client_len && !c->o->migrate_storm_ms)
 			ctl_log("coordinator",
 				"node %u refused to move vCPU %u to node %u: %s", id,
 				m->vcpu, m->to,

@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	{"coordinator", cmd_coordinator, "control plane of a cluster"},
 	{"bench", cmd_bench, "benchmarks: exits, transport, dsm"},
 	{"sim", cmd_sim, "boot N QEMU hosts with hardware KVM and run rackvm in them"},
+	{"migrate", cmd_migrate, "move a vCPU of a running cluster to another node"},
+	{"stats", cmd_stats, "counters of a running cluster (moves, pauses, nodes)"},
 };
 
 static void usage(FILE *f)

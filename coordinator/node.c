@@ -133,10 +133,11 @@ static int node_progress(struct node *n)
 
 static void node_loop(struct node *n)
 {
-	zmq_pollitem_t items[3] = {
+	zmq_pollitem_t items[4] = {
 	    {.socket = n->sock, .events = ZMQ_POLLIN},
 	    {.fd = n->work.efd, .events = ZMQ_POLLIN},
-	    {.events = ZMQ_POLLIN},
+	    {.events = ZMQ_POLLIN}, /* the data plane while idle, or the VM's moves */
+	    {.events = ZMQ_POLLIN}, /* the VM's moves */
 	};
 
 	while (n->phase != NODE_DONE) {
@@ -152,9 +153,13 @@ static void node_loop(struct node *n)
 				wake = n->last_coord_ms + 2ULL * n->hb_ms + 1;
 			timeout = wake > now ? (long)(wake - now) : 0;
 		}
+		int nr = 2;
+
 		items[2].fd = node_progress(n);
-		if (zmq_poll(items, items[2].fd >= 0 ? 3 : 2, timeout) < 0 &&
-		    errno != EINTR) {
+		nr += items[2].fd >= 0;
+		if (n->has_vm && n->vm.ev_fd >= 0)
+			items[nr++].fd = n->vm.ev_fd;
+		if (zmq_poll(items, nr, timeout) < 0 && errno != EINTR) {
 			ctl_log(n->who, "zmq_poll failed: %s", zmq_strerror(errno));
 			node_finish(n, RACKVM_EXIT_HOST);
 			break;
@@ -166,6 +171,8 @@ static void node_loop(struct node *n)
 			break;
 		}
 		node_drain(n);
+		if (n->has_vm && n->phase != NODE_DONE)
+			node_report_moves(n);
 		if (n->phase != NODE_DONE && n->work.busy && node_work_reap(&n->work))
 			node_work_done(n);
 		now = ctl_now_ms();

@@ -70,6 +70,9 @@ void node_work_done(struct node *n);
 struct node_stats *node_stats_new(void);
 void node_stats_free(struct node_stats *s);
 const Rackvm__Stats *node_stats_collect(struct node_stats *s, struct node *n);
+/* node_migrate.c */
+void node_migrate(struct node *n, const Rackvm__Migrate *m);
+void node_report_moves(struct node *n);
 /* node_work.c */
 int node_work_init(struct node_work *w);
 int node_work_start(struct node_work *w, enum node_task task)

@@ -139,6 +139,10 @@ static void node_dispatch(struct node *n, Rackvm__Envelope *env)
 		return;
 	case RACKVM__ENVELOPE__BODY_HEARTBEAT:
 		return;
+	case RACKVM__ENVELOPE__BODY_MIGRATE:
+		if (n->phase == NODE_RUN || n->phase == NODE_FINISHED)
+			return node_migrate(n, env->migrate);
+		break;
 	case RACKVM__ENVELOPE__BODY_STOP:
 		return node_stop(n, env->stop);
 	case RACKVM__ENVELOPE__BODY_ERROR:

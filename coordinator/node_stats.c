@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Stats map a node sends in every Heartbeat: its own counters, and while
- * its share of the VM runs, the DSM fault counters of each vCPU running here
- * (the DSM counts per faulting thread; the VMM names each vCPU's thread).
- * The coordinator's placement policy turns their deltas into decisions.
+ * The Stats map a node sends in every Heartbeat: its own counters (health
+ * checks, vCPU moves), and while its share of the VM runs, the DSM fault counters of each
+ * vCPU running here (the DSM counts per faulting thread; the VMM names each vCPU's
+ * thread). The coordinator's placement policy turns their deltas into decisions.
  * docs/control-plane.md lists the keys.
  */
 #include <stdarg.h>
@@ -96,8 +96,19 @@ static bool put_vcpu(struct node_stats *s, struct node_vm *nv, unsigned int v,
 
 const Rackvm__Stats *node_stats_collect(struct node_stats *s, struct node *n)
 {
+	struct vm_migrate_stats ms;
+
 	s->st.n_counters = 0;
 	put(s, n->rounds_done, "check_rounds");
+	if (n->has_vm && n->vm.vm && n->phase >= NODE_READY && n->phase < NODE_DONE) {
+		/* vCPU moves, for `rackvm stats` (docs/migration.md) */
+		vm_migrate_stats(n->vm.vm, &ms);
+		put(s, ms.out, "migrations_out");
+		put(s, ms.in, "migrations_in");
+		put(s, ms.pause_ns_sum, "pause_ns_sum");
+		put(s, ms.pause_ns_max, "pause_ns_max");
+		put(s, ms.irq_forwarded, "irq_forwarded");
+	}
 	/* the VM exists and stays put while the worker runs it */
 	if (n->phase != NODE_RUN || !n->has_vm || !n->vm.vm || !n->vm.dsm)
 		return &s->st;

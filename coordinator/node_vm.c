@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -28,6 +29,12 @@ int node_vm_prepare(struct node_vm *nv, const Rackvm__Config *c, int shared_fd,
 
 	memset(nv, 0, sizeof(*nv));
 	nv->shared_fd = shared_fd;
+	pthread_mutex_init(&nv->ev_lock, NULL);
+	nv->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (nv->ev_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
 	if (c->n_vcpus > VM_MAX_VCPUS || c->node_count > VM_MAX_NODES) {
 		snprintf(err, errlen, "%zu vCPUs over %u nodes: at most %u over %u", c->n_vcpus,
 			 c->node_count, VM_MAX_VCPUS, VM_MAX_NODES);
@@ -67,7 +74,44 @@ static int node_vm_send(void *ctx, uint32_t node, uint16_t type, const void *msg
 	return xport_send(nv->t, node, type, msg, len);
 }
 
-static const struct vm_remote_ops node_vm_remote = {.send = node_vm_send};
+_Static_assert(VMW_MSG_MAX <= XPORT_MSG_MAX, "a VMM message must fit the transport");
+
+/* From a vCPU thread: queue it for the control loop, which reports it. */
+static void node_vm_migrated(void *ctx, const struct vm_migration *m)
+{
+	struct node_vm *nv = ctx;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&nv->ev_lock);
+	if (nv->nr_ev < NODE_VM_EVENTS)
+		nv->ev[nv->nr_ev++] = *m;
+	else
+		nv->ev_lost++;
+	pthread_mutex_unlock(&nv->ev_lock);
+	if (write(nv->ev_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "rackvm node: cannot wake the control loop: %s\n",
+			strerror(errno));
+}
+
+unsigned int node_vm_take_events(struct node_vm *nv, struct vm_migration *out,
+				 unsigned int max)
+{
+	unsigned int n;
+	uint64_t count;
+
+	if (read(nv->ev_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return 0;
+	pthread_mutex_lock(&nv->ev_lock);
+	n = nv->nr_ev < max ? nv->nr_ev : max;
+	memcpy(out, nv->ev, n * sizeof(*out));
+	memmove(nv->ev, nv->ev + n, (nv->nr_ev - n) * sizeof(*out));
+	nv->nr_ev -= n;
+	pthread_mutex_unlock(&nv->ev_lock);
+	return n;
+}
+
+static const struct vm_remote_ops node_vm_remote = {.send = node_vm_send,
+						    .migrated = node_vm_migrated};
 
 static void pump_events(struct node_vm *nv, const struct xport_event *ev, int n)
 {
@@ -248,5 +292,8 @@ void node_vm_destroy(struct node_vm *nv)
 	free(nv->initrd);
 	free(nv->append);
 	free(nv->memory);
+	if (nv->ev_fd > 0)
+		close(nv->ev_fd);
+	pthread_mutex_destroy(&nv->ev_lock);
 	memset(nv, 0, sizeof(*nv));
 }

@@ -15,6 +15,7 @@
 #include "dsm/dsm.h"
 
 #define NODE_VM_DSM_REGION 1 /* the transport region of the DSM's alias view */
+#define NODE_VM_EVENTS	   64 /* vCPU moves ended, not yet told to the coordinator */
 
 struct node_vm {
 	struct transport *t;
@@ -32,6 +33,12 @@ struct node_vm {
 	atomic_bool pump_stop;
 	struct vm_result res;
 	char error[512];
+	/* Moves that ended (from vCPU threads) for the control loop to report. */
+	int ev_fd; /* eventfd: readable while ev holds some */
+	pthread_mutex_t ev_lock;
+	struct vm_migration ev[NODE_VM_EVENTS];
+	unsigned int nr_ev;
+	uint64_t ev_lost; /* dropped: the control loop fell behind */
 };
 
 /* From the Config (control thread): copy the VM's description. */
@@ -45,6 +52,9 @@ int node_vm_create(struct node_vm *nv);
 /* Worker, at Start: node 0 loads the guest, and the local vCPUs run until
  * the VM stops anywhere. */
 int node_vm_run(struct node_vm *nv);
+/* Control thread: the moves that ended since the last call (at most @max). */
+unsigned int node_vm_take_events(struct node_vm *nv, struct vm_migration *out,
+				 unsigned int max);
 /* 0 passed, 1 the guest failed (RACKVM_EXIT_*). */
 int node_vm_verdict(const struct node_vm *nv);
 void node_vm_destroy(struct node_vm *nv);

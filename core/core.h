@@ -27,9 +27,23 @@ enum vm_guest_kind {
  * what arrives goes to vm_remote_msg(). Devices (console, power, IOAPIC)
  * live on node 0; vCPU 0, the BSP, must be placed there.
  */
+/* How a vCPU move ended (vm_migrate_vcpu). */
+struct vm_migration {
+	uint32_t vcpu, from, to;
+	uint32_t epoch; /* the vCPU's moves so far */
+	bool ok;
+	/* old owner parks it -> its first KVM_RUN here; CLOCK_MONOTONIC stamps of
+	 * two processes: meaningful while the nodes share one host */
+	uint64_t pause_ns;
+	char detail[128]; /* why it failed */
+};
+
 struct vm_remote_ops {
 	/* Send a VMW_* message to @node; called from any thread. 0 or -errno. */
 	int (*send)(void *ctx, uint32_t node, uint16_t type, const void *msg, size_t len);
+	/* Optional. A move ended: on the new owner once the vCPU runs there, on
+	 * the old one if it could not leave. From a vCPU thread: be quick. */
+	void (*migrated)(void *ctx, const struct vm_migration *m);
 };
 
 #define VM_MAX_NODES 64
@@ -88,6 +102,23 @@ int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *msg, s
 /* The host thread id of vCPU @id's thread if it runs on this node and has
  * started, else 0 (the DSM names faulting threads by it). Any thread. */
 int32_t vm_vcpu_tid(struct vm *vm, unsigned int id);
+
+/*
+ * Move local vCPU @vcpu to node @to (docs/migration.md). Its thread parks
+ * it at its next safe point and sends its state; @to runs it from then on
+ * and reports through vm_remote_ops.migrated. 0: asked; -EINVAL: no such
+ * vCPU or node, or @to is this node; -ENOENT: the vCPU does not run here;
+ * -EBUSY: a move of it is pending; -ESHUTDOWN: the VM is stopping.
+ */
+int vm_migrate_vcpu(struct vm *vm, uint32_t vcpu, uint32_t to)
+    __attribute__((warn_unused_result));
+
+struct vm_migrate_stats {
+	uint64_t out, in;		     /* moves that left / arrived here */
+	uint64_t pause_ns_sum, pause_ns_max; /* of the arrivals */
+	uint64_t irq_forwarded;		     /* interrupts passed on to a newer owner */
+};
+void vm_migrate_stats(struct vm *vm, struct vm_migrate_stats *out);
 
 /* The run passed: powered off, status 0, >= 1 result, none failed. */
 bool vm_result_passed(const struct vm_result *res);

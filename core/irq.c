@@ -5,10 +5,13 @@
  * interrupts with KVM_INTERRUPT / KVM_NMI when the vCPU can take them.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "core/vmm.h"
+
+#define VM_IRQ_MAX_HOPS 64
 
 /* Per-node bitmaps of the vCPUs a message must reach on other nodes. */
 struct remote_targets {
@@ -16,38 +19,60 @@ struct remote_targets {
 	uint64_t nodes; /* bit n: map[n] is not empty */
 };
 
+/* Under the vCPU's ownership lock: a move either happened before (the
+ * message goes to the new owner, after the state blob) or waits for us. */
 static void deliver_to(struct vcpu *v, const struct apic_irq *irq,
 		       struct remote_targets *rt)
 {
+	bool kick = false;
+
+	pthread_rwlock_rdlock(&v->own_lock);
 	if (!v->local) {
 		uint32_t node = v->vm->vcpu_node[v->id];
 
 		rt->map[node][v->id / 8] |= (uint8_t)(1u << (v->id % 8));
 		rt->nodes |= 1ULL << node;
-		return;
+	} else {
+		kick = lapic_accept(&v->lapic, irq);
 	}
-	if (lapic_accept(&v->lapic, irq))
+	pthread_rwlock_unlock(&v->own_lock);
+	if (kick)
 		vcpu_kick(v);
 }
 
 static void send_remote(struct vm *vm, const struct apic_irq *irq,
-			const struct remote_targets *rt)
+			const struct remote_targets *rt, uint8_t hops)
 {
 	for (uint32_t n = 0; n < vm->nr_nodes && rt->nodes; n++)
 		if (rt->nodes & (1ULL << n))
-			remote_send_irq(vm, n, irq, rt->map[n]);
+			remote_send_irq(vm, n, irq, rt->map[n], hops);
 }
 
-/* A message from another node, for the local vCPUs in @targets. */
-void irq_deliver_local(struct vm *vm, const struct apic_irq *irq, const uint8_t targets[32])
+/*
+ * A message from another node, for the vCPUs in @targets it thinks run here.
+ * One that moved on goes to the owner this node knows: that one learnt of the
+ * vCPU later than the sender did (a higher epoch), so the hops end at the
+ * owner (docs/migration.md). @hops only guards against a broken peer.
+ */
+void irq_deliver_local(struct vm *vm, const struct apic_irq *irq,
+		       const uint8_t targets[32], uint8_t hops)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+	struct remote_targets rt;
 
-		if (v->local && (targets[i / 8] & (1u << (i % 8))) &&
-		    lapic_accept(&v->lapic, irq))
-			vcpu_kick(v);
+	rt.nodes = 0;
+	memset(rt.map, 0, sizeof(rt.map));
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (targets[i / 8] & (1u << (i % 8)))
+			deliver_to(&vm->vcpus[i], irq, &rt);
+	if (!rt.nodes)
+		return;
+	if (hops >= VM_IRQ_MAX_HOPS) {
+		fprintf(stderr, "rackvm: node %u: dropped interrupt 0x%x after %u hops\n",
+			vm->node_id, irq->vector, hops);
+		return;
 	}
+	atomic_fetch_add(&vm->irq_forwarded, 1);
+	send_remote(vm, irq, &rt, (uint8_t)(hops + 1));
 }
 
 /* Lowest priority: the matching LAPIC with the lowest arbitration priority. */
@@ -92,7 +117,7 @@ void irq_deliver(struct vm *vm, const struct apic_irq *irq)
 			if (lapic_match_dest(&vm->vcpus[i].lapic, irq))
 				deliver_to(&vm->vcpus[i], irq, &rt);
 	}
-	send_remote(vm, irq, &rt);
+	send_remote(vm, irq, &rt, 0);
 }
 
 static void lapic_send_ipi(void *ctx, const struct apic_irq *irq)

@@ -17,8 +17,7 @@ bool vm_is_multinode(const struct vm *vm)
 	return vm->nr_nodes > 1 && vm->cfg.remote && vm->cfg.remote->send;
 }
 
-static int remote_send(struct vm *vm, uint32_t node, uint16_t type, const void *msg,
-		       size_t len)
+int remote_send(struct vm *vm, uint32_t node, uint16_t type, const void *msg, size_t len)
 {
 	int err = vm->cfg.remote->send(vm->cfg.remote_ctx, node, type, msg, len);
 
@@ -28,12 +27,19 @@ static int remote_send(struct vm *vm, uint32_t node, uint16_t type, const void *
 }
 
 int remote_send_irq(struct vm *vm, uint32_t node, const struct apic_irq *irq,
-		    const uint8_t targets[32])
+		    const uint8_t targets[32], uint8_t hops)
 {
 	struct vmw_irq m = {
-		.version = VMW_VERSION, .vector = irq->vector, .delivery = irq->delivery,
-		.dest_mode = irq->dest_mode, .shorthand = irq->shorthand, .level = irq->level,
-		.trigger = irq->trigger, .dest = irq->dest, .src_id = irq->src_id,
+	    .version = VMW_VERSION,
+	    .vector = irq->vector,
+	    .delivery = irq->delivery,
+	    .dest_mode = irq->dest_mode,
+	    .shorthand = irq->shorthand,
+	    .level = irq->level,
+	    .trigger = irq->trigger,
+	    .dest = irq->dest,
+	    .src_id = irq->src_id,
+	    .hops = hops,
 	};
 
 	memcpy(m.targets, targets, sizeof(m.targets));

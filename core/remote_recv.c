@@ -22,15 +22,23 @@ static int recv_irq(struct vm *vm, const struct vmw_irq *m)
 		.dest = m->dest, .src_id = m->src_id,
 	};
 
-	irq_deliver_local(vm, &irq, m->targets); /* only local vCPUs are looked at */
+	irq_deliver_local(vm, &irq, m->targets, m->hops);
 	return 0;
 }
 
+/* From a node that no longer owns the vCPU it is stale: the new owner's
+ * VMW_OWNER carried a newer value (docs/migration.md). */
 static int recv_logical(struct vm *vm, uint32_t src, const struct vmw_logical *m)
 {
-	if (m->vcpu >= vm->nr_vcpus || vm->vcpu_node[m->vcpu] != src)
-		return reject(vm, src, VMW_LOGICAL, "vCPU not placed on the sender");
-	lapic_set_logical(&vm->vcpus[m->vcpu].lapic, m->ldr, m->dfr);
+	struct vcpu *v;
+
+	if (m->vcpu >= vm->nr_vcpus)
+		return reject(vm, src, VMW_LOGICAL, "vCPU out of range");
+	v = &vm->vcpus[m->vcpu];
+	pthread_rwlock_rdlock(&v->own_lock);
+	if (!v->local && vm->vcpu_node[m->vcpu] == src)
+		lapic_set_logical(&v->lapic, m->ldr, m->dfr);
+	pthread_rwlock_unlock(&v->own_lock);
 	return 0;
 }
 
@@ -101,12 +109,14 @@ static int recv_stop(struct vm *vm, const struct vmw_stop *m)
 }
 
 static const size_t msg_size[] = {
-	[VMW_IRQ - VMW_TYPE_FIRST] = sizeof(struct vmw_irq),
-	[VMW_LOGICAL - VMW_TYPE_FIRST] = sizeof(struct vmw_logical),
-	[VMW_EOI - VMW_TYPE_FIRST] = sizeof(struct vmw_eoi),
-	[VMW_IO_REQ - VMW_TYPE_FIRST] = sizeof(struct vmw_io),
-	[VMW_IO_RESP - VMW_TYPE_FIRST] = sizeof(struct vmw_io),
-	[VMW_STOP - VMW_TYPE_FIRST] = sizeof(struct vmw_stop),
+    [VMW_IRQ - VMW_TYPE_FIRST] = sizeof(struct vmw_irq),
+    [VMW_LOGICAL - VMW_TYPE_FIRST] = sizeof(struct vmw_logical),
+    [VMW_EOI - VMW_TYPE_FIRST] = sizeof(struct vmw_eoi),
+    [VMW_IO_REQ - VMW_TYPE_FIRST] = sizeof(struct vmw_io),
+    [VMW_IO_RESP - VMW_TYPE_FIRST] = sizeof(struct vmw_io),
+    [VMW_STOP - VMW_TYPE_FIRST] = sizeof(struct vmw_stop),
+    [VMW_MIGRATE_CHUNK - VMW_TYPE_FIRST] = sizeof(struct vmw_migrate_chunk), /* + data */
+    [VMW_OWNER - VMW_TYPE_FIRST] = sizeof(struct vmw_owner),
 };
 
 int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *data, size_t len)
@@ -118,14 +128,18 @@ int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *data, 
 		struct vmw_eoi eoi;
 		struct vmw_io io;
 		struct vmw_stop stop;
+		struct vmw_owner owner;
+		uint8_t chunk[VMW_MSG_MAX];
 	} u; /* aligned copy: transport buffers promise no alignment */
 	const void *msg = &u;
+	bool var = type == VMW_MIGRATE_CHUNK; /* a header and data */
 
 	if (src >= vm->nr_nodes || src == vm->node_id)
 		return reject(vm, src, type, "unknown sender");
 	if (type < VMW_TYPE_FIRST || idx >= sizeof(msg_size) / sizeof(msg_size[0]))
 		return reject(vm, src, type, "unknown type");
-	if (len != msg_size[idx] || ((const uint8_t *)data)[0] != VMW_VERSION)
+	if ((var ? len < msg_size[idx] || len > VMW_MSG_MAX : len != msg_size[idx]) ||
+	    ((const uint8_t *)data)[0] != VMW_VERSION)
 		return reject(vm, src, type, "wrong length or version");
 	memcpy(&u, data, len);
 	switch (type) {
@@ -139,6 +153,10 @@ int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *data, 
 		return recv_io_req(vm, src, msg);
 	case VMW_IO_RESP:
 		return recv_io_resp(vm, src, msg);
+	case VMW_MIGRATE_CHUNK:
+		return migrate_recv_chunk(vm, src, msg, len);
+	case VMW_OWNER:
+		return migrate_recv_owner(vm, src, msg);
 	default:
 		return recv_stop(vm, msg);
 	}

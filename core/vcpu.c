@@ -47,8 +47,10 @@ void vcpu_kick(struct vcpu *v)
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_cond_signal(&v->wake);
 	pthread_mutex_unlock(&v->lock);
-	if (v->thread_started)
+	pthread_rwlock_rdlock(&v->own_lock); /* the thread may be moving or replaced */
+	if (v->local && v->thread_started)
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	pthread_rwlock_unlock(&v->own_lock);
 }
 
 static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
@@ -70,7 +72,7 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
  * TSC near zero). The TSC offset attribute where KVM has it, else a write
  * of the host's TSC to IA32_TSC (off by the few cycles between the two).
  */
-static int vcpu_zero_tsc_offset(struct vcpu *v)
+int vcpu_sync_tsc(struct vcpu *v)
 {
 	uint64_t offset = 0;
 	struct kvm_device_attr attr = {
@@ -104,6 +106,8 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
 	/* halt waits for LAPIC timer deadlines, which are CLOCK_MONOTONIC */
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_rwlock_init(&v->own_lock, NULL);
+	atomic_store(&v->migrate_to, VCPU_NO_MOVE);
 	pthread_cond_init(&v->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
@@ -117,7 +121,7 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
 	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &v->reset_sregs) < 0)
 		return -errno;
-	err = vcpu_zero_tsc_offset(v);
+	err = vcpu_sync_tsc(v);
 	if (err)
 		return err;
 	if (!vm->tsc_khz) {
@@ -150,7 +154,9 @@ void vcpu_destroy(struct vcpu *v)
 		munmap(v->run, (size_t)v->vm->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
+	mig_rx_reset(&v->rx);
 	pthread_cond_destroy(&v->wake);
+	pthread_rwlock_destroy(&v->own_lock);
 	pthread_mutex_destroy(&v->lock);
 }
 
@@ -201,7 +207,7 @@ static int vcpu_wait_sipi(struct vcpu *v)
 	int vector = -1;
 
 	pthread_mutex_lock(&v->lock);
-	while (!vcpu_should_stop(v)) {
+	while (!vcpu_should_stop(v) && !vcpu_move_asked(v)) {
 		lapic_take_init(&v->lapic); /* INIT, INIT, SIPI is the usual dance */
 		vector = lapic_take_sipi(&v->lapic);
 		if (vector >= 0)
@@ -221,13 +227,18 @@ static void abs_timespec(uint64_t ns, struct timespec *ts)
 	ts->tv_nsec = (long)(ns % 1000000000ULL);
 }
 
-/* HLT: sleep until an interrupt the guest can take (IF), an NMI or INIT. */
+/* HLT: sleep until an interrupt the guest can take (IF), an NMI or INIT.
+ * A move asked for ends the sleep with the vCPU still halted. */
 static void vcpu_halt(struct vcpu *v)
 {
 	bool if_flag = v->run->if_flag;
 
 	pthread_mutex_lock(&v->lock);
 	while (!vcpu_should_stop(v)) {
+		if (vcpu_move_asked(v)) {
+			pthread_mutex_unlock(&v->lock);
+			return;
+		}
 		uint64_t deadline = lapic_timer_deadline(&v->lapic);
 		struct timespec ts;
 
@@ -263,8 +274,10 @@ static int vcpu_run_once(struct vcpu *v)
 
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	err = vcpu_prepare_entry(v);
-	if (err || v->mode != VCPU_RUNNING || vcpu_should_stop(v))
+	if (err || v->mode != VCPU_RUNNING || vcpu_should_stop(v) || vcpu_move_asked(v))
 		return err;
+	if (v->arrived)
+		migrate_arrived(v);
 	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 		if (errno == EINTR || errno == EAGAIN) {
 			v->stats.intr++;
@@ -292,7 +305,16 @@ static void *vcpu_thread(void *arg)
 	err = vcpu_timer_create(v);
 	if (err)
 		vm_stop(v->vm, "vCPU %u: timer_create: %s", v->id, strerror(-err));
+	else if (v->arrived) /* its LAPIC timer came in the state blob */
+		vcpu_lapic_ops.timer_changed(v, lapic_timer_deadline(&v->lapic));
+	if (!err && v->arrived && v->mode != VCPU_RUNNING)
+		migrate_arrived(v);
 	while (!err && !vcpu_should_stop(v)) {
+		if (vcpu_move_asked(v)) {
+			if (!migrate_out(v))
+				break; /* it runs elsewhere now: this thread ends */
+			continue;
+		}
 		if (v->mode == VCPU_WAIT_SIPI)
 			err = vcpu_wait_sipi(v);
 		else if (v->mode == VCPU_HALTED)

@@ -385,11 +385,16 @@ int vm_run(struct vm *vm, struct vm_result *res)
 {
 	int err = 0;
 
+	pthread_mutex_lock(&vm->lock); /* a vCPU may have moved here already */
 	for (unsigned int i = 0; i < vm->nr_vcpus && !err; i++) {
-		if (!vm->vcpus[i].local)
-			continue;
-		err = vcpu_start(&vm->vcpus[i]);
+		struct vcpu *v = &vm->vcpus[i];
+
+		pthread_rwlock_wrlock(&v->own_lock);
+		if (v->local && !v->thread_started && !atomic_load(&vm->stopping))
+			err = vcpu_start(v);
+		pthread_rwlock_unlock(&v->own_lock);
 	}
+	pthread_mutex_unlock(&vm->lock);
 	if (err)
 		vm_stop(vm, "cannot start vCPU thread: %s", strerror(-err));
 	vm_wait(vm);

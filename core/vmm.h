@@ -22,6 +22,7 @@
 #include "core/apic.h"
 #include "core/core.h"
 #include "core/mem.h"
+#include "core/migrate.h"
 #include "core/uart.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -57,6 +58,16 @@ struct vcpu {
 	uint64_t io_seq;
 	bool io_done;
 	uint64_t io_data;
+	/* Ownership: readers deliver to the vCPU (local LAPIC or its owner's
+	 * node); the writer moves it (core/migrate.c). Guards local,
+	 * vm->vcpu_node[id], epoch and the thread's replacement. */
+	pthread_rwlock_t own_lock;
+	uint32_t epoch;		     /* moves of this vCPU this node knows of */
+	_Atomic uint32_t migrate_to; /* a move asked for, VCPU_NO_MOVE if none */
+	struct mig_rx rx;	     /* its state arriving (the receiving thread's) */
+	bool arrived;		     /* moved here: report at the first entry */
+	uint32_t arrived_from;
+	uint64_t park_ns; /* when the old owner parked it */
 };
 
 #define VM_DEVICE_NODE 0 /* console, power, IOAPIC */
@@ -77,7 +88,9 @@ struct vm {
 	uint8_t vcpu_node[VM_MAX_VCPUS];
 	uint64_t node_base[VM_MAX_NODES], node_size[VM_MAX_NODES]; /* memfd offsets */
 
-	pthread_mutex_t lock; /* guards the fields below */
+	_Atomic uint64_t mig_out, mig_in, mig_pause_sum, mig_pause_max, irq_forwarded;
+
+	pthread_mutex_t lock; /* guards the fields below, and vCPU thread starts */
 	pthread_cond_t stopped;
 	atomic_bool stopping;
 	unsigned int running; /* vCPU threads not yet finished */
@@ -98,6 +111,22 @@ int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 int vcpu_set_boot_state(struct vcpu *v, const struct kvm_regs *regs,
 			const struct kvm_sregs *sregs);
+/* Guest TSC = host TSC (at creation, and after a state blob set it). */
+int vcpu_sync_tsc(struct vcpu *v);
+
+/* migrate.c */
+static inline bool vcpu_move_asked(struct vcpu *v)
+{
+	return atomic_load(&v->migrate_to) != VCPU_NO_MOVE;
+}
+/* The vCPU thread at a safe point: send the vCPU to the node asked for.
+ * 0: it left (the thread ends); 1: it stays (the move failed, reported). */
+int migrate_out(struct vcpu *v);
+/* On the new owner, just before the vCPU's first entry here. */
+void migrate_arrived(struct vcpu *v);
+int migrate_recv_chunk(struct vm *vm, uint32_t src, const struct vmw_migrate_chunk *m,
+		       size_t len);
+int migrate_recv_owner(struct vm *vm, uint32_t src, const struct vmw_owner *m);
 
 /* exit.c: handle one exit; <0 stops the vCPU (vm_stop already called). */
 int vcpu_handle_exit(struct vcpu *v);
@@ -109,14 +138,16 @@ extern const struct lapic_ops vcpu_lapic_ops;
 extern const struct ioapic_ops vm_ioapic_ops;
 void irq_deliver(struct vm *vm, const struct apic_irq *irq);
 /* A message another node routed to the local vCPUs in @targets. */
-void irq_deliver_local(struct vm *vm, const struct apic_irq *irq, const uint8_t targets[32]);
+void irq_deliver_local(struct vm *vm, const struct apic_irq *irq,
+		       const uint8_t targets[32], uint8_t hops);
 /* Inject what the LAPIC has pending, if the vCPU can take it now. */
 int irq_inject_pending(struct vcpu *v);
 
 /* remote.c: messages to the vCPUs and devices of other nodes. */
 bool vm_is_multinode(const struct vm *vm);
 int remote_send_irq(struct vm *vm, uint32_t node, const struct apic_irq *irq,
-		    const uint8_t targets[32]);
+		    const uint8_t targets[32], uint8_t hops);
+int remote_send(struct vm *vm, uint32_t node, uint16_t type, const void *msg, size_t len);
 void remote_send_logical(struct vcpu *v, uint32_t ldr, uint32_t dfr);
 void remote_send_eoi(struct vm *vm, uint8_t vector);
 /* Forward a device access to VM_DEVICE_NODE and wait for its answer. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/wire.h - what one node's VMM tells another's: interrupt messages,
- * logical-destination mirrors, level EOIs, forwarded device I/O and stop.
+ * logical-destination mirrors, level EOIs, forwarded device I/O, stop, and
+ * vCPU migration (state blob in chunks, then the new owner's announcement:
+ * docs/migration.md).
  * Carried as typed transport messages (types VMW_*); every message starts
  * with a version byte that the receiver checks. Fixed width, little endian
  * (x86 only: host order), sizes asserted.
@@ -11,24 +13,28 @@
 
 #include <stdint.h>
 
-#define VMW_VERSION 1
+#define VMW_VERSION    2
+#define VMW_MSG_MAX    8192 /* the transport's XPORT_MSG_MAX (asserted in coordinator/) */
 #define VMW_TYPE_FIRST 0x0200
 #define VMW_TYPE_LAST 0x02ff
 
 enum vmw_type {
 	VMW_IRQ = 0x0200,     /* an interrupt message for vCPUs on the receiver */
 	VMW_LOGICAL = 0x0201, /* a vCPU's LDR/DFR changed */
-	VMW_EOI = 0x0202,     /* a level-triggered vector was EOI'd (to the IOAPIC's node) */
-	VMW_IO_REQ = 0x0203,  /* PIO/MMIO for a device on the receiver */
-	VMW_IO_RESP = 0x0204, /* its answer */
-	VMW_STOP = 0x0205,    /* the VM stopped (power-off or failure) */
+	VMW_EOI = 0x0202, /* a level-triggered vector was EOI'd (to the IOAPIC's node) */
+	VMW_IO_REQ = 0x0203,	    /* PIO/MMIO for a device on the receiver */
+	VMW_IO_RESP = 0x0204,	    /* its answer */
+	VMW_STOP = 0x0205,	    /* the VM stopped (power-off or failure) */
+	VMW_MIGRATE_CHUNK = 0x0206, /* a piece of a vCPU's state blob, to its new owner */
+	VMW_OWNER = 0x0207,	    /* a vCPU now runs on the sender */
 };
 
 struct vmw_irq {
 	uint8_t version;
 	uint8_t vector, delivery, dest_mode, shorthand, level, trigger, dest;
 	uint8_t src_id;
-	uint8_t pad[7];
+	uint8_t hops; /* times a node passed it on to a vCPU's newer owner */
+	uint8_t pad[6];
 	uint8_t targets[32]; /* bitmap of the receiver's vCPUs to accept it */
 };
 _Static_assert(sizeof(struct vmw_irq) == 48, "wire");
@@ -71,5 +77,33 @@ struct vmw_stop {
 	char why[240];		 /* NUL-terminated */
 };
 _Static_assert(sizeof(struct vmw_stop) == 256, "wire");
+
+/* Followed by @len bytes of the blob: [offset, offset + len) of @total. The
+ * chunks of one move are sent in order, back to back, by the old owner. */
+struct vmw_migrate_chunk {
+	uint8_t version;
+	uint8_t pad[3];
+	uint32_t vcpu;
+	uint32_t epoch;	  /* the vCPU's migration count once this move is done */
+	uint32_t offset;  /* of this piece in the blob */
+	uint32_t total;	  /* bytes of the whole blob (<= VCPU_STATE_MAX_LEN) */
+	uint32_t len;	  /* bytes after this header */
+	uint64_t park_ns; /* CLOCK_MONOTONIC when the old owner parked the vCPU */
+};
+_Static_assert(sizeof(struct vmw_migrate_chunk) == 32, "wire");
+#define VMW_CHUNK_DATA_MAX (VMW_MSG_MAX - sizeof(struct vmw_migrate_chunk))
+
+/* The sender loaded @vcpu and runs it from now on (its @epoch-th move). The
+ * logical destination travels with it: an older VMW_LOGICAL from the
+ * previous owner may arrive after this and is then ignored. */
+struct vmw_owner {
+	uint8_t version;
+	uint8_t pad[3];
+	uint32_t vcpu;
+	uint32_t epoch;
+	uint32_t node; /* the sender */
+	uint32_t ldr, dfr;
+};
+_Static_assert(sizeof(struct vmw_owner) == 24, "wire");
 
 #endif

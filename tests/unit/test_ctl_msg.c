@@ -229,6 +229,51 @@ static void test_error_code_range(void **state)
 	assert_int_equal(roundtrip(&env, &out), -EPROTO);
 }
 
+static void test_migrate_msgs(void **state)
+{
+	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT, *out;
+	Rackvm__Migrate m = RACKVM__MIGRATE__INIT;
+	Rackvm__MigrateDone d = RACKVM__MIGRATE_DONE__INIT;
+	char big[CTL_TEXT_MAX + 2];
+
+	(void)state;
+	env.version = CTL_PROTO_VERSION;
+	env.body_case = RACKVM__ENVELOPE__BODY_MIGRATE;
+	env.migrate = &m;
+	m.vcpu = 3;
+	m.to = 1;
+	assert_int_equal(roundtrip(&env, &out), 0);
+	assert_int_equal(out->migrate->vcpu, 3);
+	rackvm__envelope__free_unpacked(out, NULL);
+	m.vcpu = CTL_VCPUS_MAX; /* out of any VM's range */
+	assert_int_equal(roundtrip(&env, &out), -EPROTO);
+	m.vcpu = 0;
+	m.to = CTL_MAX_NODES;
+	assert_int_equal(roundtrip(&env, &out), -EPROTO);
+
+	env.body_case = RACKVM__ENVELOPE__BODY_MIGRATE_DONE;
+	env.migrate_done = &d;
+	d.vcpu = 1;
+	d.from = 0;
+	d.to = 2;
+	d.ok = true;
+	d.has_pause_ns = true;
+	d.pause_ns = 123456;
+	assert_int_equal(roundtrip(&env, &out), 0);
+	assert_int_equal(out->migrate_done->pause_ns, 123456);
+	rackvm__envelope__free_unpacked(out, NULL);
+	d.from = CTL_MAX_NODES;
+	assert_int_equal(roundtrip(&env, &out), -EPROTO);
+	d.from = 0;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	d.detail = big;
+	assert_int_equal(roundtrip(&env, &out), -EPROTO);
+	d.detail = NULL;
+	d.vcpu = CTL_VCPUS_MAX;
+	assert_int_equal(roundtrip(&env, &out), -EPROTO);
+}
+
 static void test_plan(void **state)
 {
 	uint32_t node_of[8];
@@ -350,6 +395,7 @@ int main(void)
 	    cmocka_unit_test(test_hello_join),
 	    cmocka_unit_test(test_version_and_garbage),
 	    cmocka_unit_test(test_error_code_range),
+	    cmocka_unit_test(test_migrate_msgs),
 	    cmocka_unit_test(test_plan),
 	    cmocka_unit_test(test_zmq_framing),
 	    cmocka_unit_test(test_heartbeat_counters),

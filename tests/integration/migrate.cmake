@@ -1,0 +1,21 @@
+# Live vCPU migration (docs/migration.md): testos's exact-count tests under a
+# storm of moves on 2 and 4 node processes, moves by hand against a running
+# cluster, and bad input. migrate_test.sh has the cases; without /dev/kvm
+# the VM cases skip.
+set(MIGRATE_TEST ${CMAKE_CURRENT_LIST_DIR}/migrate_test.sh)
+
+function(migrate_case name)
+  add_test(NAME migrate/${name} COMMAND ${MIGRATE_TEST} ${ARGN})
+  set_tests_properties(migrate/${name} PROPERTIES LABELS integration TIMEOUT 300
+    SKIP_RETURN_CODE 77 RESOURCE_LOCK rackvm-cluster
+    ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
+endfunction()
+
+foreach(t coherence ipi timer)
+  foreach(n 2 4)
+    migrate_case(storm-${t}-${n}nodes storm ${RACKVM} ${n} ${t})
+  endforeach()
+  migrate_case(storm-${t}-shared storm ${RACKVM} 2 ${t} --memory shared)
+endforeach()
+migrate_case(by-hand manual ${RACKVM})
+migrate_case(bad-input badinput ${RACKVM})
