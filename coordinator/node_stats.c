@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The Stats map a node sends in every Heartbeat: its own counters (health
- * checks, vCPU moves), and while its share of the VM runs, the DSM fault counters of each
- * vCPU running here (the DSM counts per faulting thread; the VMM names each vCPU's
- * thread). The coordinator's placement policy turns their deltas into decisions.
- * docs/control-plane.md lists the keys.
+ * checks, vCPU moves), and while its share of the VM runs, the DSM fault
+ * counters of each vCPU running here (the DSM counts per faulting thread;
+ * the VMM names each vCPU's thread). The coordinator's placement policy
+ * turns their deltas into decisions. docs/control-plane.md lists the keys.
  */
 #include <stdarg.h>
 #include <stdio.h>
