@@ -82,6 +82,24 @@ static Rackvm__Envelope *client_ask(struct client *cl, const struct client_opts 
 	return ans;
 }
 
+/* Open, ask, let @result judge the answer, close: the exit status. */
+static int client_request(const struct client_opts *o, Rackvm__Envelope *env,
+			  int (*result)(const Rackvm__Envelope *ans))
+{
+	struct client cl = {0};
+	Rackvm__Envelope *ans;
+	int st = client_open(&cl, o);
+
+	if (!st) {
+		ans = client_ask(&cl, o, env);
+		st = ans ? result(ans) : RACKVM_EXIT_PEER;
+		if (ans)
+			rackvm__envelope__free_unpacked(ans, NULL);
+	}
+	client_close(&cl);
+	return st;
+}
+
 static int client_parse(struct client_opts *o, int argc, char **argv, const char *usage)
 {
 	static const struct option opts[] = {
@@ -137,7 +155,7 @@ static const char migrate_usage[] =
     "exit status: 0 moved, 2 bad usage or a vCPU/node out of range, 4 refused\n"
     "(no VM running, vCPU already moving or already there) or no answer.\n";
 
-static int migrate_result(const struct client_opts *o, const Rackvm__Envelope *ans)
+static int migrate_result(const Rackvm__Envelope *ans)
 {
 	const Rackvm__MigrateDone *d = ans->migrate_done;
 
@@ -159,16 +177,14 @@ static int migrate_result(const struct client_opts *o, const Rackvm__Envelope *a
 	printf("rackvm migrate: vCPU %u moved from node %u to node %u (move %u), pause "
 	       "%.3f ms\n",
 	       d->vcpu, d->from, d->to, d->epoch, (double)d->pause_ns / 1e6);
-	(void)o;
 	return RACKVM_EXIT_OK;
 }
 
 int cmd_migrate(int argc, char **argv)
 {
 	struct client_opts o = {.who = "migrate", .timeout_ms = CLIENT_TIMEOUT_MS};
-	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT, *ans;
+	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT;
 	Rackvm__Migrate m = RACKVM__MIGRATE__INIT;
-	struct client cl = {0};
 	int st = client_parse(&o, argc, argv, migrate_usage);
 
 	if (st >= 0)
@@ -177,19 +193,11 @@ int cmd_migrate(int argc, char **argv)
 		fprintf(stderr, "rackvm migrate: --vcpu I and --to NODE are required\n");
 		return RACKVM_EXIT_USAGE;
 	}
-	st = client_open(&cl, &o);
-	if (!st) {
-		m.vcpu = (uint32_t)o.vcpu;
-		m.to = (uint32_t)o.to;
-		env.body_case = RACKVM__ENVELOPE__BODY_MIGRATE;
-		env.migrate = &m;
-		ans = client_ask(&cl, &o, &env);
-		st = ans ? migrate_result(&o, ans) : RACKVM_EXIT_PEER;
-		if (ans)
-			rackvm__envelope__free_unpacked(ans, NULL);
-	}
-	client_close(&cl);
-	return st;
+	m.vcpu = (uint32_t)o.vcpu;
+	m.to = (uint32_t)o.to;
+	env.body_case = RACKVM__ENVELOPE__BODY_MIGRATE;
+	env.migrate = &m;
+	return client_request(&o, &env, migrate_result);
 }
 
 static const char stats_usage[] =
@@ -221,22 +229,13 @@ static int stats_print(const Rackvm__Envelope *ans)
 int cmd_stats(int argc, char **argv)
 {
 	struct client_opts o = {.who = "stats", .timeout_ms = CLIENT_TIMEOUT_MS};
-	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT, *ans;
+	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT;
 	Rackvm__Query q = RACKVM__QUERY__INIT;
-	struct client cl = {0};
 	int st = client_parse(&o, argc, argv, stats_usage);
 
 	if (st >= 0)
 		return st;
-	st = client_open(&cl, &o);
-	if (!st) {
-		env.body_case = RACKVM__ENVELOPE__BODY_QUERY;
-		env.query = &q;
-		ans = client_ask(&cl, &o, &env);
-		st = ans ? stats_print(ans) : RACKVM_EXIT_PEER;
-		if (ans)
-			rackvm__envelope__free_unpacked(ans, NULL);
-	}
-	client_close(&cl);
-	return st;
+	env.body_case = RACKVM__ENVELOPE__BODY_QUERY;
+	env.query = &q;
+	return client_request(&o, &env, stats_print);
 }
