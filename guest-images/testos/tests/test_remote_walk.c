@@ -28,6 +28,15 @@ static inline uint64_t value(uint64_t pass, uint64_t page)
 	return pass * RW_MUL ^ (page << 12);
 }
 
+/* Waits for *@p == @want, yielding the host CPU between looks: each look
+ * at a flag the other node writes may pull its page over, and a tight spin
+ * would pull it back before the writer's retry (t_wait_eq spins first). */
+static void wait_for(const volatile uint64_t *p, uint64_t want)
+{
+	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != want)
+		t_yield();
+}
+
 /* "name=N" among the args, or @def. */
 static uint64_t arg_uint(const char *args, const char *name, uint64_t def)
 {
@@ -56,7 +65,7 @@ static void write_passes(uint64_t passes, uint64_t pages)
 		for (uint64_t p = 0; p < pages; p++)
 			__atomic_store_n(&buf[p][0], value(k, p), __ATOMIC_RELAXED);
 		__atomic_store_n(&rw.seq, k, __ATOMIC_RELEASE);
-		t_wait_eq(&rw.ack, k);
+		wait_for(&rw.ack, k);
 	}
 }
 
@@ -65,7 +74,7 @@ static void walk_passes(uint64_t passes, uint64_t pages)
 	uint64_t sum = 0, errors = 0;
 
 	for (uint64_t k = 1; k <= passes; k++) {
-		t_wait_eq(&rw.seq, k);
+		wait_for(&rw.seq, k);
 		for (uint64_t p = 0; p < pages; p++) {
 			uint64_t v = __atomic_load_n(&buf[p][0], __ATOMIC_RELAXED);
 
