@@ -13,6 +13,7 @@ static const struct {
 	const char *summary;
 } benches[] = {
 	{"dsm", bench_dsm, "DSM read/write/upgrade/invalidate faults vs uffd + RTT"},
+	{"migrate", bench_migrate, "vCPU migration pause vs RTT; remote-walk policy off vs auto"},
 	{"exits", bench_exits, "PIO, MMIO (LAPIC) exit and same-node IPI round trip"},
 	{"transport", bench_transport, "data-plane latency and bandwidth vs fi_pingpong"},
 	{"vm", bench_vm, "one VM on 1 node vs 2: IPI, compute, shared counter"},

@@ -9,6 +9,7 @@
 /* Each returns a process exit status (see coordinator/cli.h). */
 int bench_dsm(int argc, char **argv);
 int bench_exits(int argc, char **argv);
+int bench_migrate(int argc, char **argv);
 int bench_transport(int argc, char **argv);
 int bench_vm(int argc, char **argv);
 

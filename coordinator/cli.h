@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "coordinator/policy.h"
+
 enum rackvm_exit {
 	RACKVM_EXIT_OK = 0,
 	RACKVM_EXIT_GUEST_FAIL = 1,
@@ -28,6 +30,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+
+#define RUN_POLICY_ARGS_MAX 8
 
 /* Options of `rackvm run`, shared by the one-process and the cluster paths. */
 struct run_opts {
@@ -50,6 +54,12 @@ struct run_opts {
 	bool netns;		    /* one network namespace per node, over veth */
 	uint64_t link_rate;	    /* --netns: bit/s of each node's link (0: no limit) */
 	unsigned int link_delay_us; /* added to every data-plane message (0: none) */
+	/* --nodes: the placement policy, and its options as given, for the
+	 * coordinator */
+	bool policy_auto;
+	struct policy_cfg policy;
+	const char *policy_args[2 * RUN_POLICY_ARGS_MAX];
+	unsigned int nr_policy_args;
 };
 
 /* `rackvm run --nodes N`: coordinator + N node processes on this box. */

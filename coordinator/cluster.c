@@ -36,6 +36,8 @@ struct cluster {
 	int shared_fd;	       /* "shared": the memfd every node inherits */
 	char shared_fd_str[16], secs[16], timeout[16];
 	struct cluster_net net; /* --netns, --link-delay-us */
+	char policy_opt[RUN_POLICY_ARGS_MAX][32]; /* "--policy-..." */
+	char connect_ms[16];
 };
 
 static unsigned int cluster_hb_ms(const struct cluster *c)
@@ -66,7 +68,7 @@ static void cluster_vm_args(struct cluster *c, char **args, int *n)
 
 static int cluster_spawn_coord(struct cluster *c)
 {
-	char nodes[16], vcpus[16], mem[32], secs[16], hb[16], storm[16];
+	char nodes[16], vcpus[16], mem[32], secs[16], hb[16], join[16], storm[16];
 	char *args[CLUSTER_ARGS_MAX] = {
 	    "rackvm",	      "coordinator",
 	    "--listen",	      c->endpoint,
@@ -80,6 +82,11 @@ static int cluster_spawn_coord(struct cluster *c)
 	/* with a guest, --seconds is the guest test's, not the cluster's */
 	snprintf(secs, sizeof(secs), "%u", c->o->mesh_only ? c->o->seconds : 0);
 	snprintf(hb, sizeof(hb), "%u", cluster_hb_ms(c));
+	if (c->o->heartbeat_ms) { /* slow hosts: joins take longer too */
+		snprintf(join, sizeof(join), "%u", 75 * c->o->heartbeat_ms);
+		args[n++] = "--join-timeout-ms";
+		args[n++] = join;
+	}
 	if (c->o->vcpus) {
 		snprintf(vcpus, sizeof(vcpus), "%u", c->o->vcpus);
 		args[n++] = "--vcpus";
@@ -97,6 +104,12 @@ static int cluster_spawn_coord(struct cluster *c)
 		args[n++] = "--migrate-storm";
 		args[n++] = storm;
 	}
+	for (unsigned int i = 0; i + 1 < c->o->nr_policy_args; i += 2) {
+		snprintf(c->policy_opt[i / 2], sizeof(c->policy_opt[0]), "--%s",
+			 c->o->policy_args[i]);
+		args[n++] = c->policy_opt[i / 2];
+		args[n++] = (char *)c->o->policy_args[i + 1];
+	}
 	snprintf(c->ch[0].label, sizeof(c->ch[0].label), "coord");
 	return cluster_spawn(&c->ch[0], args, 0);
 }
@@ -110,6 +123,12 @@ static int cluster_spawn_nodes(struct cluster *c)
 		int n = 6, ret;
 
 		snprintf(id, sizeof(id), "%u", i - 1);
+		if (c->o->heartbeat_ms) { /* slow hosts: the coordinator starts late */
+			snprintf(c->connect_ms, sizeof(c->connect_ms), "%u",
+				 75 * c->o->heartbeat_ms);
+			args[n++] = "--connect-timeout-ms";
+			args[n++] = c->connect_ms;
+		}
 		if (c->o->provider) {
 			args[n++] = "--provider";
 			args[n++] = (char *)c->o->provider;

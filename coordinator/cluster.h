@@ -11,7 +11,7 @@
 struct run_opts;
 
 #define CLUSTER_LINE_MAX 4096
-#define CLUSTER_ARGS_MAX 48
+#define CLUSTER_ARGS_MAX 64
 
 struct cluster_child {
 	char label[24]; /* "coord", "node 3": the prefix of its output lines */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "coordinator/cli.h"
+#include "coordinator/ctl.h"
 #include "core/core.h"
 
 static const char run_usage[] =
@@ -21,7 +22,8 @@ static const char run_usage[] =
 	"  --guest testos|linux  guest kind (default testos)\n"
 	"  --vcpus N             virtual CPUs, 1..%u (default 1)\n"
 	"  --mem SIZE            guest RAM, e.g. 256M, 2G (default 256M)\n"
-	"  --test NAME           guest test to run (testos: smp ipi timer mem coherence exits)\n"
+	"  --test NAME           guest test to run (testos: smp ipi timer mem coherence\n"
+	"                        exits compute remote-walk)\n"
 	"  --seconds S           run time for timed tests (timer, coherence)\n"
 	"  --timeout S           stop a guest that has not powered off after S seconds\n"
 	"                        and show where every vCPU was (default: no limit)\n"
@@ -36,8 +38,9 @@ static const char run_usage[] =
 	"  --numa on|off         one NUMA node per rackvm node, or a flat machine\n"
 	"  --mesh-only           with --nodes: connect and check the mesh, no guest\n"
 	"  --heartbeat-ms MS     with --nodes: heartbeat interval (default 200; 2000 in\n"
-	"                        a QEMU TCG host); a node\n"
-	"                        silent for two intervals stops the run\n"
+	"                        a QEMU TCG host); a node silent for two intervals\n"
+	"                        stops the run; given, nodes also get 75 intervals\n"
+	"                        to reach the coordinator and to join (slow hosts)\n"
 	"  --netns               with --nodes: every node in its own network namespace,\n"
 	"                        joined to the coordinator's by veth and a bridge\n"
 	"                        (10.78.0.0/24; needs root; tcp provider only)\n"
@@ -53,7 +56,8 @@ static const char run_usage[] =
 	"                        random other node; the summary prints the moves and\n"
 	"                        their pause p50/p99/max\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
-	"  --help                this text\n";
+	"  --help                this text\n"
+	"\nWith --nodes, the placement policy:\n";
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -104,7 +108,7 @@ static int bad(const char *opt, const char *val, const char *want)
 
 enum { OPT_GUEST = 256, OPT_VCPUS, OPT_MEM, OPT_TEST, OPT_SECONDS, OPT_KERNEL,
        OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_HEARTBEAT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP,
-       OPT_CONTROL, OPT_STORM };
+       OPT_CONTROL, OPT_STORM, OPT_POLICY };
 
 static const struct option run_options[] = {
 	{"guest", required_argument, NULL, OPT_GUEST},
@@ -129,6 +133,7 @@ static const struct option run_options[] = {
 	{"control", required_argument, NULL, OPT_CONTROL},
 	{"migrate-storm", required_argument, NULL, OPT_STORM},
 	{"help", no_argument, NULL, OPT_HELP},
+	POLICY_LONGOPTS(OPT_POLICY),
 	{NULL, 0, NULL, 0},
 };
 
@@ -204,6 +209,7 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 		return run_net_option(o, c, arg);
 	case OPT_HELP:
 		printf(run_usage, VM_MAX_VCPUS);
+		fputs(policy_opts_help, stdout);
 		return RACKVM_EXIT_OK;
 	default:
 		fprintf(stderr, "rackvm run: try rackvm run --help\n");
@@ -211,20 +217,42 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 	}
 }
 
+/* --policy*: checked here, handed to the coordinator as given. */
+static int run_policy_option(struct run_opts *o, const char *name, const char *arg)
+{
+	if (policy_opt("run", name, arg, &o->policy_auto, &o->policy))
+		return RACKVM_EXIT_USAGE;
+	if (o->nr_policy_args == 2 * RUN_POLICY_ARGS_MAX) {
+		fprintf(stderr, "rackvm run: more than %d --policy options\n",
+			RUN_POLICY_ARGS_MAX);
+		return RACKVM_EXIT_USAGE;
+	}
+	o->policy_args[o->nr_policy_args++] = name;
+	o->policy_args[o->nr_policy_args++] = arg;
+	return -1;
+}
+
 static int run_parse(struct run_opts *o, int argc, char **argv)
 {
-	int c, st;
+	int c, st, idx = 0;
 
-	*o = (struct run_opts){.guest = "testos", .vcpus = 1, .mem = 256ULL << 20};
+	*o = (struct run_opts){.guest = "testos", .vcpus = 1, .mem = 256ULL << 20,
+			       .policy = POLICY_CFG_DEFAULT};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
-		st = run_option(o, c, optarg);
+	while ((c = getopt_long(argc, argv, "", run_options, &idx)) != -1) {
+		st = c == OPT_POLICY ? run_policy_option(o, run_options[idx].name, optarg)
+				     : run_option(o, c, optarg);
 		if (st >= 0)
 			return st;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "rackvm run: unexpected argument '%s' (try --help)\n",
 			argv[optind]);
+		return RACKVM_EXIT_USAGE;
+	}
+	if (o->policy_auto && !o->nodes) {
+		fprintf(stderr, "rackvm run: --policy auto moves vCPUs between nodes: "
+				"add --nodes N (N >= 2)\n");
 		return RACKVM_EXIT_USAGE;
 	}
 	return run_net_check(o);

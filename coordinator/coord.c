@@ -61,6 +61,7 @@ static void coord_finish(struct coord *c)
 	       c->o->nodes, (unsigned long long)rounds, (double)max_check / 1000.0,
 	       (double)(ctl_now_ms() - c->t_begin) / 1000.0,
 	       !c->o->guest ? "" : c->guest_exit ? ", the guest FAILED" : ", the guest passed");
+	coord_policy_summary(c);
 	coord_migrate_summary(c);
 	fflush(stdout);
 	c->phase = COORD_DONE;
@@ -206,6 +207,7 @@ static void coord_loop(struct coord *c)
 		coord_heartbeats(c, now);
 		coord_check_silence(c, now);
 		coord_check_phase(c, now);
+		coord_policy_tick(c, now);
 		coord_storm(c, now);
 	}
 }
@@ -238,7 +240,9 @@ int coord_run(const struct coord_opts *o)
 	int ret;
 
 	c.nodes = calloc(o->nodes, sizeof(*c.nodes));
-	if (!c.nodes || coord_migrate_init(&c)) {
+	if (!c.nodes || coord_migrate_init(&c) || coord_policy_init(&c)) {
+		coord_policy_free(&c);
+		coord_migrate_fini(&c);
 		free(c.nodes);
 		return RACKVM_EXIT_HOST;
 	}
@@ -264,6 +268,7 @@ out_close:
 		zmq_close(c.sock);
 	if (c.ctx)
 		zmq_ctx_term(c.ctx);
+	coord_policy_free(&c);
 	coord_migrate_fini(&c);
 	free(c.nodes);
 	return c.exit_code;

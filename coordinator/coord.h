@@ -62,6 +62,7 @@ struct coord {
 	uint64_t migrations, migrate_refused;
 	uint64_t next_storm; /* --migrate-storm: next move (ms), 0 = off */
 	uint64_t rng;
+	struct coord_policy *policy; /* --policy auto, else NULL */
 };
 
 /*
@@ -94,5 +95,17 @@ void coord_storm(struct coord *c, uint64_t now);
 void coord_migrate_summary(const struct coord *c);
 /* p50, p99 and max of the pauses so far (sorts them in place); zeros if none. */
 void coord_pause_pcts(const struct coord *c, uint64_t out[3]);
+/* coord_policy.c: the placement policy (NULL state when --policy off) */
+int coord_policy_init(struct coord *c) __attribute__((warn_unused_result));
+void coord_policy_free(struct coord *c);
+/* The vCPU counters of a heartbeat from @node. */
+void coord_policy_stats(struct coord *c, uint32_t node, const Rackvm__Stats *st,
+			uint64_t now);
+/* Decide and act, once per --policy-interval-ms while the VM runs. */
+void coord_policy_tick(struct coord *c, uint64_t now);
+void coord_policy_summary(struct coord *c);
+/* Moves the policy made and moves coord_migrate refused (0 when off). */
+void coord_policy_counts(const struct coord *c, unsigned int *moves,
+			 unsigned int *refused);
 
 #endif

@@ -46,10 +46,11 @@ static void coord_usage(FILE *f)
 	    "  --numa on|off        one NUMA node per rackvm node (default on)\n"
 	    "  --memory shared|dsm  guest RAM: dsm (coherent over the data plane) or\n"
 	    "                       shared (one memfd: every node on one host)\n"
+	    "\nPlacement policy:\n%s"
 	    "  -h, --help           this text\n\n"
 	    "exit status: 0 the run finished and every node was healthy, 2 bad usage,\n"
 	    "3 cannot listen, 4 a node failed, went silent or never joined.\n",
-	    CTL_MAX_NODES, CTL_HB_MS_MIN, CTL_HB_MS_MAX);
+	    CTL_MAX_NODES, CTL_HB_MS_MIN, CTL_HB_MS_MAX, policy_opts_help);
 }
 
 enum {
@@ -72,6 +73,7 @@ enum {
 	OPT_NUMA,
 	OPT_MEMORY,
 	OPT_STORM,
+	OPT_POLICY,
 };
 
 static const struct option coord_longopts[] = {
@@ -94,6 +96,7 @@ static const struct option coord_longopts[] = {
     {"numa", required_argument, NULL, OPT_NUMA},
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"migrate-storm", required_argument, NULL, OPT_STORM},
+    POLICY_LONGOPTS(OPT_POLICY),
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -218,14 +221,21 @@ int cmd_coordinator(int argc, char **argv)
 	    .join_timeout_ms = 15000 * vm_host_slowdown(),
 	    .mem = 256ULL << 20,
 	    .check_rounds = 10,
+	    .policy = POLICY_CFG_DEFAULT,
 	};
-	int c;
+	int c, idx = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", coord_longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", coord_longopts, &idx)) != -1) {
 		if (c == 'h') {
 			coord_usage(stdout);
 			return RACKVM_EXIT_OK;
+		}
+		if (c == OPT_POLICY) {
+			if (policy_opt("coordinator", coord_longopts[idx].name, optarg,
+				       &o.policy_auto, &o.policy))
+				return RACKVM_EXIT_USAGE;
+			continue;
 		}
 		if (c == '?' || coord_opt(&o, c, optarg))
 			return RACKVM_EXIT_USAGE;

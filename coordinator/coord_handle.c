@@ -206,8 +206,10 @@ static void coord_member_msg(struct coord *c, uint32_t id, Rackvm__Envelope *env
 	case RACKVM__ENVELOPE__BODY_MIGRATE_DONE:
 		coord_migrate_done(c, id, env->migrate_done);
 		break;
-	default: /* a heartbeat: last_seen, and the counters for `rackvm stats` */
+	default: /* a heartbeat: last_seen, the counters for `rackvm stats`
+		  * and the vCPU counters the policy works on */
 		coord_node_stats(c, id, env->heartbeat->stats);
+		coord_policy_stats(c, id, env->heartbeat->stats, ctl_now_ms());
 		break;
 	}
 }

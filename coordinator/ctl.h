@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coordinator/policy.h"
 #include "interconnect/transport.h"
 #include "rackvm.pb-c.h"
 
@@ -28,6 +29,11 @@
 #define CTL_VCPUS_MAX	  256
 /* rackvm node --delay-us (rackvm run --link-delay-us): at most 100 ms */
 #define CTL_DELAY_US_MAX	  100000
+/* Counters in one Stats map: room for every vCPU's fault counters (4 keys +
+ * one per serving node with faults) on a few dozen vCPUs; a node leaves the
+ * rest out (docs/control-plane.md). Keys up to 64 bytes keep a full map
+ * well under CTL_MSG_MAX. */
+#define CTL_COUNTERS_MAX 4096
 
 /* One received ZeroMQ message: the ROUTER's routing id (if any) and body. */
 struct ctl_frame {
@@ -98,8 +104,27 @@ struct coord_opts {
 	unsigned int guest_seconds, timeout;
 	bool numa_off;
 	unsigned int migrate_storm_ms; /* move a random vCPU this often (0: never) */
+	bool policy_auto; /* --policy auto: move vCPUs toward their data */
+	struct policy_cfg policy;
 };
 int coord_run(const struct coord_opts *o);
+
+/* policy_opts.c: --policy and --policy-* (long option names without "--"). */
+extern const char policy_opts_help[];
+bool policy_opt_name(const char *name);
+/* Parses one; prints "rackvm WHO: ..." and returns -1 on a bad value. */
+int policy_opt(const char *who, const char *name, const char *arg, bool *on,
+	       struct policy_cfg *cfg);
+#define POLICY_LONGOPTS(first)                                                           \
+	{"policy", required_argument, NULL, (first)},                                    \
+	    {"policy-interval-ms", required_argument, NULL, (first)},                    \
+	    {"policy-min-rate", required_argument, NULL, (first)},                       \
+	    {"policy-min-share", required_argument, NULL, (first)},                      \
+	    {"policy-cooldown-ms", required_argument, NULL, (first)},                    \
+	    {"policy-pause-us", required_argument, NULL, (first)},                       \
+	{                                                                                \
+		"policy-gain", required_argument, NULL, (first)                          \
+	}
 
 /* The node (node_*.c). */
 struct node_opts {

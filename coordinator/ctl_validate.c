@@ -13,7 +13,6 @@
 #define PAGE_SIZE_4K	 4096ULL
 #define PROVIDER_MAX	 64
 #define COUNTER_NAME_MAX 64
-#define COUNTERS_MAX	 256
 
 static int bad(char *why, size_t why_len, const char *fmt, const char *what,
 	       unsigned long long v)
@@ -37,9 +36,9 @@ static int check_stats(const Rackvm__Stats *st, char *why, size_t why_len)
 {
 	if (!st)
 		return 0;
-	if (st->n_counters > COUNTERS_MAX)
+	if (st->n_counters > CTL_COUNTERS_MAX)
 		return bad(why, why_len, "%s: more than %llu counters", "Stats",
-			   COUNTERS_MAX);
+			   CTL_COUNTERS_MAX);
 	for (size_t i = 0; i < st->n_counters; i++)
 		if (check_text(st->counters[i]->key, COUNTER_NAME_MAX, false,
 			       "Stats counter name", why, why_len))

@@ -53,49 +53,13 @@ static int node_hello(struct node *n)
 	return node_send(n, &env);
 }
 
-/* The counters a heartbeat carries: health-check rounds, and vCPU moves
- * once the VM runs (`rackvm stats` shows them). */
-static size_t node_counters(struct node *n, Rackvm__Stats__CountersEntry *e,
-			    Rackvm__Stats__CountersEntry **ep)
-{
-	static const char *const keys[] = {"check_rounds",  "migrations_out",
-					   "migrations_in", "pause_ns_sum",
-					   "pause_ns_max",  "irq_forwarded"};
-	struct vm_migrate_stats ms = {0};
-	uint64_t vals[6];
-	size_t nr = 1;
-
-	if (n->has_vm && n->vm.vm && n->phase >= NODE_READY && n->phase < NODE_DONE) {
-		vm_migrate_stats(n->vm.vm, &ms);
-		nr = 6;
-	}
-	vals[0] = n->rounds_done;
-	vals[1] = ms.out;
-	vals[2] = ms.in;
-	vals[3] = ms.pause_ns_sum;
-	vals[4] = ms.pause_ns_max;
-	vals[5] = ms.irq_forwarded;
-	for (size_t i = 0; i < nr; i++) {
-		rackvm__stats__counters_entry__init(&e[i]);
-		e[i].key = (char *)keys[i];
-		e[i].has_value = true;
-		e[i].value = vals[i];
-		ep[i] = &e[i];
-	}
-	return nr;
-}
-
 static void node_heartbeat(struct node *n, uint64_t now)
 {
-	Rackvm__Stats st = RACKVM__STATS__INIT;
-	Rackvm__Stats__CountersEntry e[6], *ep[6];
-
 	/* no id before Welcome: the coordinator's Hello timer covers that phase */
 	if (n->phase == NODE_HELLO || now < n->next_hb)
 		return;
-	st.n_counters = node_counters(n, e, ep);
-	st.counters = ep;
-	if (ctl_send_heartbeat(n->sock, NULL, 0, n->id, ++n->hb_seq, &st))
+	if (ctl_send_heartbeat(n->sock, NULL, 0, n->id, ++n->hb_seq,
+			       node_stats_collect(n->stats, n)))
 		ctl_log(n->who, "heartbeat %llu not sent", (unsigned long long)n->hb_seq);
 	n->next_hb = now + n->hb_ms;
 }
@@ -250,6 +214,7 @@ static void node_cleanup(struct node *n)
 		node_work_fini(&n->work);
 	}
 	free(n->work.peers);
+	node_stats_free(n->stats);
 	if (n->sock)
 		zmq_close(n->sock);
 	if (n->ctx)
@@ -262,7 +227,8 @@ int node_run(const struct node_opts *o)
 	int ret;
 
 	snprintf(n.who, sizeof(n.who), "node");
-	ret = node_work_init(&n.work);
+	n.stats = node_stats_new();
+	ret = n.stats ? node_work_init(&n.work) : -ENOMEM;
 	if (!ret)
 		ret = node_connect(&n);
 	if (ret) {

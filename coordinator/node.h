@@ -56,6 +56,7 @@ struct node {
 	unsigned int check_rounds;
 	uint64_t rounds_done, check_us;
 	uint64_t t_hello, last_coord_ms, next_hb, hb_seq;
+	struct node_stats *stats; /* the heartbeat's Stats map */
 	int exit_code;
 };
 
@@ -65,6 +66,10 @@ void node_finish(struct node *n, int exit_code);
 /* node_handle.c */
 void node_handle(struct node *n, const struct ctl_frame *f);
 void node_work_done(struct node *n);
+/* node_stats.c: the Stats map of a heartbeat (valid until the next call) */
+struct node_stats *node_stats_new(void);
+void node_stats_free(struct node_stats *s);
+const Rackvm__Stats *node_stats_collect(struct node_stats *s, struct node *n);
 /* node_migrate.c */
 void node_migrate(struct node *n, const Rackvm__Migrate *m);
 void node_report_moves(struct node *n);

@@ -105,6 +105,10 @@ bool vm_host_is_emulated(void);
 /* What default time-outs are multiplied by here: 1, or 10 under QEMU TCG. */
 unsigned int vm_host_slowdown(void);
 
+/* The host thread id of vCPU @id's thread if it runs on this node and has
+ * started, else 0 (the DSM names faulting threads by it). Any thread. */
+int32_t vm_vcpu_tid(struct vm *vm, unsigned int id);
+
 /*
  * Move local vCPU @vcpu to node @to (docs/migration.md). Its thread parks
  * it at its next safe point and sends its state; @to runs it from then on

@@ -295,7 +295,7 @@ static void *vcpu_thread(void *arg)
 	int err = 0;
 
 	current_vcpu = v;
-	v->tid = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&v->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

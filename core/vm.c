@@ -437,3 +437,10 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
+
+int32_t vm_vcpu_tid(struct vm *vm, unsigned int id)
+{
+	if (!vm || id >= vm->nr_vcpus || !vm->vcpus[id].local)
+		return 0;
+	return __atomic_load_n(&vm->vcpus[id].tid, __ATOMIC_ACQUIRE);
+}

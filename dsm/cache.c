@@ -88,6 +88,8 @@ static void on_grant(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 		dsm_drop(d, from, m, "GRANT without a request in flight");
 		return;
 	}
+	/* the data's source serves the fault; a grant without data, the home */
+	pg->served = m->src < d->cfg.nr_nodes ? m->src : from;
 	if (m->src == DSM_SRC_KEEP) {
 		if (pg->state != DSM_S) {
 			dsm_drop(d, from, m, "GRANT keep, but we hold no copy");

@@ -69,7 +69,9 @@ static int alloc_tables(struct dsm *d)
 	d->pages = calloc(d->nr_pages, sizeof(*d->pages));
 	d->dir = calloc(d->nr_pages, sizeof(*d->dir));
 	d->range = calloc(chunks, sizeof(*d->range));
-	return d->pages && d->dir && d->range ? 0 : -ENOMEM;
+	d->thread_from = calloc((size_t)DSM_MAX_THREADS * (d->cfg.nr_nodes ? d->cfg.nr_nodes : 1),
+				sizeof(*d->thread_from));
+	return d->pages && d->dir && d->range && d->thread_from ? 0 : -ENOMEM;
 }
 
 int dsm_create(const struct dsm_config *cfg, struct dsm **out)
@@ -173,6 +175,7 @@ void dsm_destroy(struct dsm *d)
 	close(d->stop_fd);
 	free(d->localq.msgs);
 	dsm_hold_free(d);
+	free(d->thread_from);
 	free(d->range);
 	free(d->dir);
 	free(d->pages);

@@ -115,6 +115,11 @@ int dsm_range_stats(struct dsm *d, uint64_t off, uint64_t len,
 		    struct dsm_fault_stats *out);
 /* Up to @max threads' counters; returns how many were written. */
 int dsm_thread_stats(struct dsm *d, struct dsm_thread_stats *out, int max);
+/* Thread @tid's faults by the node that served each one (the node the page's
+ * data came from; the home for a grant without data), @nr >= nr_nodes
+ * entries. Returns nr_nodes, -ENOENT (no fault counted for @tid) or -EINVAL. */
+int dsm_thread_from(struct dsm *d, int32_t tid, uint64_t *from, uint32_t nr)
+    __attribute__((warn_unused_result));
 /* Home node of region offset @off, or -ERANGE. */
 int dsm_home_of(struct dsm *d, uint64_t off);
 

@@ -62,6 +62,7 @@ struct dsm_page {
 	uint8_t kind;	  /* request type sent */
 	uint8_t mode;	  /* mode granted, while reading */
 	int32_t tid;	  /* thread whose fault started the request */
+	uint32_t served;  /* node that served it: the data's source, else the home */
 	uint64_t t_fault; /* ns, CLOCK_MONOTONIC */
 	uint64_t t_hold;  /* ns: INV/DOWNGRADE wait until then (cfg.hold_us) */
 };
@@ -112,6 +113,7 @@ struct dsm {
 	struct dsm_stats st;
 	struct dsm_fault_stats *range; /* per DSM_STATS_CHUNK */
 	struct dsm_tstat threads[DSM_MAX_THREADS];
+	uint64_t *thread_from; /* [slot * nr_nodes + node]: faults served by node */
 };
 
 /* map.c: memfd, views, userfaultfd */

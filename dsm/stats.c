@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
  * Fault counters: per node, per faulting thread (the kernel names it with
- * UFFD_FEATURE_THREAD_ID) and per DSM_STATS_CHUNK of the region. Only the
- * DSM thread writes them (relaxed atomics); readers may run anywhere.
+ * UFFD_FEATURE_THREAD_ID) and per DSM_STATS_CHUNK of the region; per thread
+ * also split by the node that served each fault. Only the DSM thread writes
+ * them (relaxed atomics); readers may run anywhere.
+ *
+ * Thread slots are bounded (DSM_MAX_THREADS). vCPU threads come and go when
+ * vCPUs migrate, so once the slots are full the slot of a thread that has
+ * exited is reset and reused for the new one.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "dsm/dsm_priv.h"
 
@@ -26,32 +34,65 @@ static void count(struct dsm_fault_stats *f, uint8_t kind, bool zero, bool remot
 		__atomic_store_n(&f->wait_max_ns, wait, __ATOMIC_RELAXED);
 }
 
-static struct dsm_fault_stats *thread_slot(struct dsm *d, int32_t tid)
+static uint32_t nodes(const struct dsm *d)
+{
+	return d->cfg.nr_nodes ? d->cfg.nr_nodes : 1;
+}
+
+static bool thread_gone(int32_t tid)
+{
+	return syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
+}
+
+/* Resets the slot of an exited thread for @tid: -1 if every thread lives. */
+static int thread_recycle(struct dsm *d, int32_t tid)
+{
+	for (int i = 0; i < DSM_MAX_THREADS; i++) {
+		struct dsm_tstat *t = &d->threads[i];
+
+		if (!thread_gone(LOAD(t->tid)))
+			continue;
+		__atomic_store_n(&t->tid, -1, __ATOMIC_RELEASE); /* readers skip it */
+		memset(&t->f, 0, sizeof(t->f));
+		for (uint32_t n = 0; n < nodes(d); n++)
+			__atomic_store_n(&d->thread_from[(size_t)i * nodes(d) + n], 0,
+					 __ATOMIC_RELAXED);
+		__atomic_store_n(&t->tid, tid, __ATOMIC_RELEASE);
+		return i;
+	}
+	return -1;
+}
+
+static int thread_slot(struct dsm *d, int32_t tid)
 {
 	for (int i = 0; i < DSM_MAX_THREADS; i++) {
 		struct dsm_tstat *t = &d->threads[i];
 
 		if (LOAD(t->tid) == tid)
-			return &t->f;
+			return i;
 		if (!LOAD(t->tid)) {
 			__atomic_store_n(&t->tid, tid, __ATOMIC_RELEASE);
-			return &t->f;
+			return i;
 		}
 	}
-	return NULL; /* more threads than slots: only node and range counts */
+	/* more threads than slots: only node and range counts if none exited */
+	return thread_recycle(d, tid);
 }
 
 void dsm_count_fault(struct dsm *d, const struct dsm_page *pg, uint64_t page, bool zero)
 {
 	uint64_t wait = dsm_now_ns() - pg->t_fault;
 	bool remote = d->home[page] != d->cfg.node_id;
-	struct dsm_fault_stats *t = pg->tid ? thread_slot(d, pg->tid) : NULL;
+	int slot = pg->tid ? thread_slot(d, pg->tid) : -1;
 
 	count(&d->st.faults, pg->kind, zero, remote, wait);
 	count(&d->range[(page << DSM_PAGE_SHIFT) / DSM_STATS_CHUNK], pg->kind, zero,
 	      remote, wait);
-	if (t)
-		count(t, pg->kind, zero, remote, wait);
+	if (slot < 0)
+		return;
+	count(&d->threads[slot].f, pg->kind, zero, remote, wait);
+	if (pg->served < nodes(d))
+		STAT_ADD(d->thread_from[(size_t)slot * nodes(d) + pg->served], 1);
 }
 
 static void add(struct dsm_fault_stats *to, const struct dsm_fault_stats *f)
@@ -100,10 +141,30 @@ int dsm_thread_stats(struct dsm *d, struct dsm_thread_stats *out, int max)
 
 		if (!tid)
 			break;
+		if (tid < 0)
+			continue; /* being recycled */
 		out[n].tid = tid;
 		memset(&out[n].faults, 0, sizeof(out[n].faults));
 		add(&out[n].faults, &d->threads[i].f);
 		n++;
 	}
 	return n;
+}
+
+int dsm_thread_from(struct dsm *d, int32_t tid, uint64_t *from, uint32_t nr)
+{
+	if (tid <= 0 || nr < nodes(d))
+		return -EINVAL;
+	for (int i = 0; i < DSM_MAX_THREADS; i++) {
+		int32_t t = __atomic_load_n(&d->threads[i].tid, __ATOMIC_ACQUIRE);
+
+		if (!t)
+			break;
+		if (t != tid)
+			continue;
+		for (uint32_t n = 0; n < nodes(d); n++)
+			from[n] = LOAD(d->thread_from[(size_t)i * nodes(d) + n]);
+		return (int)nodes(d);
+	}
+	return -ENOENT;
 }

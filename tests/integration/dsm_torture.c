@@ -6,7 +6,9 @@
  * shared counters, stores to their own slots of shared pages, loads of
  * everyone's slots (a value seen must never go backwards: per-location
  * coherence). At the end every node checks every counter, every slot's last
- * value and that never-touched pages are zero. alarm() bounds it all.
+ * value and that never-touched pages are zero, and that each worker thread's
+ * faults by serving node add up (every fault served by someone; a fault on
+ * a page homed elsewhere never served by this node). alarm() bounds it all.
  * Exit 0 when every node passed.
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +49,7 @@ struct expect {
 struct worker {
 	volatile uint64_t *mem;
 	unsigned int node, thread, iters;
+	pid_t tid;
 	uint64_t inc[NCTR], last[NDATA], seen[NDATA][SLOTS], errors;
 };
 
@@ -79,6 +83,7 @@ static void *work(void *arg)
 	unsigned int seed = w->node * 7919 + w->thread * 104729 + 1;
 	unsigned int me = w->node * THREADS + w->thread;
 
+	w->tid = (pid_t)syscall(SYS_gettid);
 	for (unsigned int i = 0; i < w->iters; i++) {
 		unsigned int r = (unsigned int)rand_r(&seed);
 		unsigned int q = (r >> 8) % NDATA, k = (r >> 16) % NCTR;
@@ -104,10 +109,47 @@ static void *work(void *arg)
 	return NULL;
 }
 
+static struct worker w[THREADS];
+
+/* Per worker: the faults by serving node sum to its faults, and those on
+ * pages homed elsewhere (remote) were all served by another node. */
+static int check_from(struct dsm *d, unsigned int me, unsigned int n)
+{
+	struct dsm_thread_stats ts[DSM_MAX_THREADS];
+	int k = dsm_thread_stats(d, ts, DSM_MAX_THREADS);
+
+	for (unsigned int t = 0; t < THREADS; t++)
+		for (int i = 0; i < k; i++) {
+			const struct dsm_fault_stats *f = &ts[i].faults;
+			uint64_t from[MAX_NODES], all = 0, others = 0;
+
+			if (ts[i].tid != w[t].tid)
+				continue;
+			if (dsm_thread_from(d, ts[i].tid, from, MAX_NODES) != (int)n)
+				return -1;
+			for (unsigned int j = 0; j < n; j++) {
+				all += from[j];
+				others += j == me ? 0 : from[j];
+			}
+			if (all != f->read + f->write + f->upgrade ||
+			    others < f->remote) {
+				fprintf(
+				    stderr,
+				    "node %u thread %u: %llu faults by server, "
+				    "%llu counted; %llu served elsewhere < %llu remote\n",
+				    me, t, (unsigned long long)all,
+				    (unsigned long long)(f->read + f->write + f->upgrade),
+				    (unsigned long long)others,
+				    (unsigned long long)f->remote);
+				return -1;
+			}
+		}
+	return 0;
+}
+
 static int run_workers(volatile uint64_t *mem, unsigned int node, unsigned int iters,
 		       struct report *rep)
 {
-	static struct worker w[THREADS];
 	pthread_t th[THREADS];
 
 	memset(rep, 0, sizeof(*rep));
@@ -194,7 +236,10 @@ static int node_main(const struct node_ctx *c)
 	    mesh_io(c->up, &rep, sizeof(rep), true) ||
 	    mesh_io(c->down, &e, sizeof(e), false))
 		goto out_destroy;
-	rc = rep.errors ? 20 : verify(mem, c->id, c->n, &e) ? 21 : 0;
+	rc = rep.errors			    ? 20
+	     : verify(mem, c->id, c->n, &e) ? 21
+	     : check_from(d, c->id, c->n)   ? 23
+					    : 0;
 	/* peers may still read pages from us: stay until all have verified */
 	if (mesh_io(c->up, rc ? "f" : "v", 1, true) || mesh_io(c->down, &go, 1, false))
 		rc = rc ? rc : 15;

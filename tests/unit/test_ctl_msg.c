@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -343,6 +344,49 @@ static void test_zmq_framing(void **state)
 	zmq_ctx_term(ctx);
 }
 
+/* A heartbeat may carry every vCPU's fault counters: CTL_COUNTERS_MAX keys
+ * pass, one more is refused. */
+static void test_heartbeat_counters(void **state)
+{
+	Rackvm__Envelope env = RACKVM__ENVELOPE__INIT, *out;
+	Rackvm__Heartbeat hb = RACKVM__HEARTBEAT__INIT;
+	Rackvm__Stats st = RACKVM__STATS__INIT;
+	size_t n = CTL_COUNTERS_MAX + 1;
+	Rackvm__Stats__CountersEntry *e = calloc(n, sizeof(*e)),
+				     **ep = calloc(n, sizeof(*ep));
+	char(*keys)[32] = calloc(n, sizeof(*keys));
+
+	(void)state;
+	assert_non_null(e);
+	assert_non_null(ep);
+	assert_non_null(keys);
+	for (size_t i = 0; i < n; i++) {
+		rackvm__stats__counters_entry__init(&e[i]);
+		snprintf(keys[i], sizeof(keys[i]), "vcpu.%zu.faults.from.%zu", i / 8,
+			 i % 8);
+		e[i].key = keys[i];
+		e[i].has_value = true;
+		e[i].value = i;
+		ep[i] = &e[i];
+	}
+	st.counters = ep;
+	hb.node_id = 1;
+	hb.seq = 7;
+	hb.stats = &st;
+	env.version = CTL_PROTO_VERSION;
+	env.body_case = RACKVM__ENVELOPE__BODY_HEARTBEAT;
+	env.heartbeat = &hb;
+	st.n_counters = CTL_COUNTERS_MAX;
+	assert_int_equal(roundtrip(&env, &out), 0);
+	assert_int_equal(out->heartbeat->stats->n_counters, CTL_COUNTERS_MAX);
+	rackvm__envelope__free_unpacked(out, NULL);
+	st.n_counters = n;
+	assert_int_equal(roundtrip(&env, &out), -EPROTO);
+	free(keys);
+	free(ep);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_migrate_msgs),
 	    cmocka_unit_test(test_plan),
 	    cmocka_unit_test(test_zmq_framing),
+	    cmocka_unit_test(test_heartbeat_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

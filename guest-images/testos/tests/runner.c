@@ -16,6 +16,7 @@ static const struct builtin_test tests[] = {
     {"coherence", test_coherence},
     {"exits", test_exits},
     {"compute", test_compute},
+    {"remote-walk", test_remote_walk},
 };
 
 const struct builtin_test *builtin_test_find(const char *name)

@@ -27,6 +27,7 @@ int test_mem(const struct test_ctx *t);
 int test_coherence(const struct test_ctx *t);
 int test_exits(const struct test_ctx *t);
 int test_compute(const struct test_ctx *t);
+int test_remote_walk(const struct test_ctx *t);
 
 /* "12.345" from a count of ns, as µs (no floating point here). */
 void fmt_us(char *buf, size_t n, uint64_t ns);
