@@ -1,14 +1,15 @@
 # Live vCPU migration (docs/migration.md): testos's exact-count tests under a
 # storm of moves on 2 and 4 node processes, moves by hand against a running
-# cluster, and bad input. migrate_test.sh has the cases; without /dev/kvm
-# the VM cases skip.
+# cluster, and bad input. migrate_test.sh has the cases; kvm_exec.sh runs
+# them here, or in a QEMU host where this box has no /dev/kvm.
 set(MIGRATE_TEST ${CMAKE_CURRENT_LIST_DIR}/migrate_test.sh)
 
 function(migrate_case name)
-  add_test(NAME migrate/${name} COMMAND ${MIGRATE_TEST} ${ARGN})
+  add_test(NAME migrate/${name} COMMAND ${KVM_EXEC} ${MIGRATE_TEST} ${ARGN})
   set_tests_properties(migrate/${name} PROPERTIES LABELS integration TIMEOUT 300
     SKIP_RETURN_CODE 77 RESOURCE_LOCK rackvm-cluster
     ENVIRONMENT "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
+  kvm_test(migrate/${name})
 endfunction()
 
 foreach(t coherence ipi timer)
