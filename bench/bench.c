@@ -52,3 +52,26 @@ int cmd_bench(int argc, char **argv)
 		argv[1]);
 	return RACKVM_EXIT_USAGE;
 }
+
+double bench_transport_rtt_us(const char *self, const char *provider)
+{
+	char cmd[4400], line[512];
+	double v = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' bench transport --provider %s --iters 2000 2>/dev/null", self,
+		 provider);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		unsigned int bytes;
+		double p50;
+
+		if (sscanf(line, "pingpong-rtt %u %lf", &bytes, &p50) == 2 && bytes == 8)
+			v = p50;
+	}
+	pclose(p);
+	return v;
+}

@@ -15,5 +15,8 @@ int bench_vm(int argc, char **argv);
 
 /* Percentile @p (0..100) of @n samples; sorts @v in place. */
 double bench_percentile(double *v, size_t n, double p);
+/* The 8-byte round trip p50 (us) of `@self bench transport --provider @p`,
+ * run as a child; -1 if it printed none. */
+double bench_transport_rtt_us(const char *self, const char *provider);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "bench/migrate.h"
 #include "coordinator/cli.h"
 
@@ -88,29 +89,6 @@ static void hb_arg(const struct migrate_bench *b, char *buf, size_t len)
 		buf[0] = 0;
 }
 
-static double rtt_us(const struct migrate_bench *b)
-{
-	char cmd[4400], line[512];
-	double v = -1;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd),
-		 "'%s' bench transport --provider %s --iters 2000 2>/dev/null", b->self,
-		 b->provider);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p)) {
-		unsigned int bytes;
-		double p50;
-
-		if (sscanf(line, "pingpong-rtt %u %lf", &bytes, &p50) == 2 && bytes == 8)
-			v = p50;
-	}
-	pclose(p);
-	return v;
-}
-
 int migrate_bench_pause(const struct migrate_bench *b, struct migrate_pause *out)
 {
 	char cmd[4600], hb[32];
@@ -133,7 +111,7 @@ int migrate_bench_pause(const struct migrate_bench *b, struct migrate_pause *out
 	out->p50_us = r.p50_ms * 1e3;
 	out->p99_us = r.p99_ms * 1e3;
 	out->migrations = r.storm_migrations;
-	out->rtt_us = rtt_us(b);
+	out->rtt_us = bench_transport_rtt_us(b->self, b->provider);
 	if (out->rtt_us < 0) {
 		fprintf(stderr,
 			"rackvm bench migrate: `rackvm bench transport --provider "

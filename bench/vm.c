@@ -57,29 +57,6 @@ static double guest_value(const struct vm_bench_opts *o, unsigned int nodes,
 	return run_value(cmd, marker, key);
 }
 
-static double transport_rtt_us(const struct vm_bench_opts *o)
-{
-	char cmd[4400], line[512];
-	double v = -1;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd),
-		 "'%s' bench transport --provider %s --iters 2000 2>/dev/null", o->self,
-		 o->provider);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p)) {
-		unsigned int bytes;
-		double p50;
-
-		if (sscanf(line, "pingpong-rtt %u %lf", &bytes, &p50) == 2 && bytes == 8)
-			v = p50;
-	}
-	pclose(p);
-	return v;
-}
-
 static void row(const char *what, double one, double many, const char *unit)
 {
 	printf("%-44s %12.1f %12.1f %s\n", what, one, many, unit);
@@ -137,7 +114,7 @@ int bench_vm(int argc, char **argv)
 	o.self[n] = 0;
 	ipi1 = guest_value(&o, 1, "ipi", "", "rtt_us");
 	ipin = guest_value(&o, o.nodes, "ipi", "", "rtt_us");
-	rtt = transport_rtt_us(&o);
+	rtt = bench_transport_rtt_us(o.self, o.provider);
 	comp1 = guest_value(&o, 1, "compute", "", "slowest_us");
 	compn = guest_value(&o, o.nodes, "compute", "", "slowest_us");
 	ops1 = guest_value(&o, 1, "coherence", "--seconds 2", "ops");
