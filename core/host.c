@@ -39,8 +39,19 @@ unsigned int vm_host_slowdown(void)
 	return host_is_qemu_tcg() ? 10 : 1;
 }
 
+/*
+ * A VM over several nodes: no-kvmclock, because Linux keeps the early CPUs'
+ * pvclock areas in one page (hv_clock_boot) that each node's KVM rewrites
+ * for its own vCPUs, so that page would bounce between the nodes on every
+ * clock update (seen across 2 QEMU hosts: tens of thousands of remote write
+ * faults before the AP came up); the TSC is the clock instead. nokaslr: the
+ * kernel stays in low memory, node 0's home, where the BSP runs.
+ */
 const char *host_linux_quirks(const struct vm *vm)
 {
-	(void)vm;
-	return host_is_qemu_tcg() ? " noxsave" : "";
+	bool multi = vm->nr_nodes > 1, tcg = host_is_qemu_tcg();
+
+	if (multi)
+		return tcg ? " noxsave no-kvmclock nokaslr" : " no-kvmclock nokaslr";
+	return tcg ? " noxsave" : "";
 }

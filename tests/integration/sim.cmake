@@ -83,7 +83,7 @@ if(RACKVM_SIM_CLUSTER_LINUX)
   sim_case(cluster-linux-smp 0 LABEL long
     EXPECT "RACKVM-RESULT test=smp status=pass cpus=2 nodes=2"
     ARGS --hosts 2 --host-cpus 1 --host-mem 2G --timeout 1100 --provider tcp
-    -- --guest linux --vcpus 2 --mem 512M --test smp --append nokaslr --timeout 1000)
+    -- --guest linux --vcpus 2 --mem 512M --test smp --timeout 1000)
 endif()
 
 # The benchmarks inside a QEMU host over libfabric tcp and over native verbs
