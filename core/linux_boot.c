@@ -41,10 +41,18 @@ static const char cmdline_pvm[] =
 
 static int linux_cmdline(struct vm *vm, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s%s%s%s rackvm.test=%s rackvm.cpus=%u%s%s", cmdline_base,
-			 vm->pvm ? " " : "", vm->pvm ? cmdline_pvm : "", host_linux_quirks(vm),
-			 vm->cfg.test ? vm->cfg.test : "smp", vm->nr_vcpus,
-			 vm->cfg.append ? " " : "", vm->cfg.append ? vm->cfg.append : "");
+	char khz[48] = "";
+	int n;
+
+	/* no-kvmclock over several nodes (host.c): the TSC's rate must come
+	 * from us, as rackvm has no PIT or HPET to calibrate it against */
+	if (vm->nr_nodes > 1 && vm->tsc_khz)
+		snprintf(khz, sizeof(khz), " tsc_early_khz=%llu",
+			 (unsigned long long)vm->tsc_khz);
+	n = snprintf(buf, len, "%s%s%s%s%s rackvm.test=%s rackvm.cpus=%u%s%s", cmdline_base,
+		     vm->pvm ? " " : "", vm->pvm ? cmdline_pvm : "", host_linux_quirks(vm), khz,
+		     vm->cfg.test ? vm->cfg.test : "smp", vm->nr_vcpus,
+		     vm->cfg.append ? " " : "", vm->cfg.append ? vm->cfg.append : "");
 
 	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
 }

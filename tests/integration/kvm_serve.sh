@@ -4,7 +4,9 @@
 # Runs inside the QEMU host that kvm_host.sh boots (SPOOL is on a 9p share,
 # at the same path as on the box). Serves kvm_exec.sh: each SPOOL/ID.job is a
 # shell script; it runs, one at a time, with its output in SPOOL/ID.out and
-# then its exit status in SPOOL/ID.status. Stops when SPOOL/stop appears.
+# then its exit status in SPOOL/ID.status. SPOOL/ID.cancel (its kvm_exec.sh
+# was ended: a ctest time-out) kills the job's process group at once, so the
+# next job does not wait behind it. Stops when SPOOL/stop appears.
 spool=$1
 job_limit=1500 # seconds; ctest gives a test less, this only frees the host
 
@@ -14,7 +16,17 @@ while [ ! -e "$spool/stop" ]; do
 		[ -e "$job" ] || continue
 		id=${job%.job}
 		mv "$job" "$id.run" || continue
-		timeout -s KILL "$job_limit" sh "$id.run" >"$id.out" 2>&1 </dev/null
+		setsid sh "$id.run" >"$id.out" 2>&1 </dev/null &
+		pid=$! t=0
+		while kill -0 "$pid" 2>/dev/null; do
+			if [ -e "$id.cancel" ] || [ "$t" -gt $((job_limit * 5)) ]; then
+				kill -KILL -- "-$pid" 2>/dev/null
+				break
+			fi
+			t=$((t + 1))
+			sleep 0.2
+		done
+		wait "$pid"
 		echo $? >"$id.st" && mv "$id.st" "$id.status"
 	done
 	sleep 0.1

@@ -17,6 +17,9 @@ endfunction()
 
 policy_case(remote-walk-auto "policy auto: [1-9][0-9]* migrations" --policy auto)
 policy_case(remote-walk-off "policy off: 0 migrations" --policy off)
+# without the move the walk crawls at TCG speed (docs/policy.md)
+kvm_test_needs_speed(policy/remote-walk-off
+  "remote-walk without the policy's move crawls at TCG speed in a QEMU host")
 
 # one node: the test itself (exact counts), no DSM
 add_test(NAME policy/remote-walk-1node COMMAND ${KVM_EXEC} ${POLICY_EXPECT} 0
