@@ -183,14 +183,17 @@ static void node_vm_on_msg(void *arg, const struct xport_event *ev)
 		pump_events(nv, ev, 1);
 }
 
-/* The DSM's hold window (dsm_config.hold_us): RACKVM_DSM_HOLD_US, else none.
- * rackvm sim sets it for its TCG hosts, where a vCPU takes milliseconds to
- * use a page it faulted in. */
+/* The DSM's hold window (dsm_config.hold_us): RACKVM_DSM_HOLD_US, else 2 ms
+ * in a QEMU TCG host, where a vCPU takes milliseconds to use a page it
+ * faulted in (without it 4 nodes' APs thrash their start-up page there),
+ * else none. rackvm sim sets it for its hosts too. */
 static uint32_t node_vm_hold_us(void)
 {
 	const char *env = getenv("RACKVM_DSM_HOLD_US");
 
-	return env && *env ? (uint32_t)strtoul(env, NULL, 10) : 0;
+	if (env && *env)
+		return (uint32_t)strtoul(env, NULL, 10);
+	return vm_host_is_emulated() ? 2000 : 0;
 }
 
 /* One line of DSM counters at the end of the run. */
