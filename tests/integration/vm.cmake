@@ -47,3 +47,9 @@ foreach(v 2 4)
 endforeach()
 kvm_test_needs_speed(vm/ipi-2nodes-4vcpus
   "4 vCPUs on 2 node processes spin past 120 s on their barrier pages at TCG speed")
+# testos mem over 2 node processes: every page of guest RAM crosses the DSM
+# at TCG fault speed (ms each), past the 120 s
+foreach(t mem-2nodes-2vcpus mem-2nodes-4vcpus mem-1vcpu-2nodes)
+  kvm_test_needs_speed(vm/${t}
+    "testos mem pulls all guest RAM through the DSM at TCG fault speed: past 120 s")
+endforeach()
