@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/bench.h"
 #include "coordinator/cli.h"
@@ -74,4 +75,16 @@ double bench_transport_rtt_us(const char *self, const char *provider)
 	}
 	pclose(p);
 	return v;
+}
+
+int bench_self_path(char *buf, size_t len, const char *who)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	if (n <= 0 || strchr(buf, '\'')) { /* it goes between '' in commands */
+		fprintf(stderr, "rackvm bench %s: cannot find this binary's path\n", who);
+		return RACKVM_EXIT_HOST;
+	}
+	return 0;
 }

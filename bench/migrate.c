@@ -114,16 +114,12 @@ int bench_migrate(int argc, char **argv)
 	struct migrate_pause pause;
 	struct migrate_walk walk[2];
 	int st = parse(&b, argc, argv), kvm;
-	ssize_t n;
 
 	if (st >= 0)
 		return st;
-	n = readlink("/proc/self/exe", b.self, sizeof(b.self) - 1);
-	if (n <= 0 || strchr(b.self, '\'')) {
-		fprintf(stderr, "rackvm bench migrate: cannot find this binary's path\n");
-		return RACKVM_EXIT_HOST;
-	}
-	b.self[n] = 0;
+	st = bench_self_path(b.self, sizeof(b.self), "migrate");
+	if (st)
+		return st;
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		fprintf(stderr,

@@ -96,7 +96,6 @@ int bench_vm(int argc, char **argv)
 	struct vm_bench_opts o = {.nodes = 2, .provider = "tcp", .memory = "shared"};
 	double ipi1, ipin, rtt, comp1, compn, ops1, opsn;
 	int st = vm_bench_parse(&o, argc, argv);
-	ssize_t n;
 
 	if (st == RACKVM_EXIT_OK)
 		printf("usage: rackvm bench vm [--nodes 2] [--provider tcp|shm] "
@@ -106,12 +105,9 @@ int bench_vm(int argc, char **argv)
 		       "transport's 8-byte round trip.\n");
 	if (st >= 0)
 		return st;
-	n = readlink("/proc/self/exe", o.self, sizeof(o.self) - 1);
-	if (n <= 0 || strchr(o.self, '\'')) {
-		fprintf(stderr, "rackvm bench vm: cannot find this binary's path\n");
-		return RACKVM_EXIT_HOST;
-	}
-	o.self[n] = 0;
+	st = bench_self_path(o.self, sizeof(o.self), "vm");
+	if (st)
+		return st;
 	ipi1 = guest_value(&o, 1, "ipi", "", "rtt_us");
 	ipin = guest_value(&o, o.nodes, "ipi", "", "rtt_us");
 	rtt = bench_transport_rtt_us(o.self, o.provider);
