@@ -196,6 +196,8 @@ static uint32_t node_vm_hold_us(void)
 	return vm_host_is_emulated() ? 2000 : 0;
 }
 
+#define NODE_VM_HOT_PAGES 8
+
 /* One line of DSM counters at the end of the run. */
 static void node_vm_dsm_report(const struct node_vm *nv)
 {
@@ -217,6 +219,24 @@ static void node_vm_dsm_report(const struct node_vm *nv)
 		(unsigned long long)st.inv_served, (unsigned long long)st.down_served,
 		(unsigned long long)st.held, (unsigned long long)st.msgs_sent,
 		(unsigned long long)st.msgs_recv);
+}
+
+/* The pages that moved most (where a slow multi-node run spends its time). */
+static void node_vm_hot_report(const struct node_vm *nv)
+{
+	struct dsm_hot_page hot[NODE_VM_HOT_PAGES];
+	int n = dsm_hot_pages(nv->dsm, hot, NODE_VM_HOT_PAGES);
+	char line[512];
+	size_t len = 0;
+
+	for (int i = 0; i < n && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					" %#llx:%u/%u",
+					(unsigned long long)vm_gpa_of(nv->vm, hot[i].off),
+					hot[i].faults, hot[i].lost);
+	if (n > 0)
+		fprintf(stderr, "rackvm node %u: dsm: hot pages (gpa:faults/lost)%s\n",
+			nv->cfg.node_id, line);
 }
 
 static int node_vm_dsm(struct node_vm *nv)
@@ -298,8 +318,10 @@ int node_vm_run(struct node_vm *nv)
 		vm_request_stop(nv->vm, "node 0 cannot load the guest");
 	}
 	err = vm_run(nv->vm, &nv->res);
-	if (nv->dsm)
+	if (nv->dsm) {
 		node_vm_dsm_report(nv);
+		node_vm_hot_report(nv);
+	}
 	if (nv->res.error[0] && !nv->error[0])
 		snprintf(nv->error, sizeof(nv->error), "%s", nv->res.error);
 	if (nv->res.error[0]) /* why the guest FAILED, where the vCPUs are dumped */

@@ -108,6 +108,8 @@ unsigned int vm_host_slowdown(void);
 /* The host thread id of vCPU @id's thread if it runs on this node and has
  * started, else 0 (the DSM names faulting threads by it). Any thread. */
 int32_t vm_vcpu_tid(struct vm *vm, unsigned int id);
+/* Guest-physical address of byte @off of guest RAM (the DSM's offsets). */
+uint64_t vm_gpa_of(const struct vm *vm, uint64_t off);
 
 /*
  * Move local vCPU @vcpu to node @to (docs/migration.md). Its thread parks

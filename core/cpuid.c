@@ -198,6 +198,17 @@ static void add_topology(struct kvm_cpuid2 *c, unsigned int function,
 	c->nent += CPUID_TOPO_SUBLEAVES;
 }
 
+#define KVM_PV_WRITES_GUEST_MEMORY                                                     \
+	((1U << KVM_FEATURE_STEAL_TIME) | (1U << KVM_FEATURE_PV_TLB_FLUSH) |           \
+	 (1U << KVM_FEATURE_POLL_CONTROL))
+
+void cpuid_for_nodes(struct kvm_cpuid2 *c)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == KVM_CPUID_FEATURES)
+			c->entries[i].eax &= ~KVM_PV_WRITES_GUEST_MEMORY;
+}
+
 int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
 		   unsigned int nr_vcpus, struct kvm_cpuid2 **out)
 {

@@ -13,7 +13,7 @@
  * KVM paravirtual leaves (0x40000000..) pass through as KVM offers them, less
  * the features that need KVM's in-kernel LAPIC (PV EOI/unhalt/send-IPI/
  * sched-yield, async page faults), so kvmclock, steal time and PV TLB flush
- * are visible.
+ * are visible (on one node: cpuid_for_nodes() below).
  *
  * PVM quirk: a PVM host ignores KVM_SET_CPUID2 for what the guest sees; the
  * guest reads the host's CPUID (PROBES.md). The table still matters for
@@ -44,6 +44,15 @@ int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
 		   unsigned int nr_vcpus, struct kvm_cpuid2 **out)
     __attribute__((warn_unused_result));
+
+/*
+ * The VM spans nodes: hide the KVM features through which KVM itself writes
+ * guest memory on every vCPU entry or exit (steal time: the record and its
+ * "preempted" byte, which other vCPUs poll; PV TLB flush and the
+ * polling-control MSR ride on it). Over the DSM each such write moves a page
+ * between nodes. kvmclock goes by the command line (no-kvmclock).
+ */
+void cpuid_for_nodes(struct kvm_cpuid2 *c);
 
 /* The entry for @function/@index in @c, or NULL. */
 const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid2 *c,

@@ -61,6 +61,8 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
 	err = cpuid_for_vcpu(supported, v->id, v->vm->nr_vcpus, &cpuid);
 	if (err)
 		return err;
+	if (v->vm->cfg.nr_nodes > 1)
+		cpuid_for_nodes(cpuid);
 	err = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 	free(cpuid);
 	return err;

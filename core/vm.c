@@ -438,6 +438,11 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
+uint64_t vm_gpa_of(const struct vm *vm, uint64_t off)
+{
+	return gmem_gpa_of(&vm->mem, off);
+}
+
 int32_t vm_vcpu_tid(struct vm *vm, unsigned int id)
 {
 	if (!vm || id >= vm->nr_vcpus || !vm->vcpus[id].local)

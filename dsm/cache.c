@@ -45,6 +45,7 @@ void dsm_cache_fault(struct dsm *d, uint64_t addr, uint64_t flags, int32_t tid)
 		   : write	      ? DSM_WRITE_REQ
 				      : DSM_READ_REQ;
 	pg->pending = true;
+	d->nr_pending++;
 	pg->tid = tid;
 	pg->t_fault = dsm_now_ns();
 	dsm_send(d, d->home[page], pg->kind, page, 0, 0);
@@ -56,8 +57,9 @@ static void finish(struct dsm *d, uint64_t page, uint8_t mode)
 	struct dsm_page *pg = &d->pages[page];
 
 	pg->state = mode;
-	pg->t_hold = d->cfg.hold_us ? dsm_now_ns() + d->cfg.hold_us * 1000ULL : 0;
+	dsm_hold_start(d, pg);
 	pg->pending = false;
+	d->nr_pending--;
 	pg->reading = false;
 	dsm_send(d, d->home[page], DSM_DONE, page, 0, 0);
 }
@@ -165,8 +167,10 @@ static void on_inv(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 		map_failed(d, "MADV_DONTNEED", m->page, err);
 		return;
 	}
+	dsm_hold_learn(d, pg);
 	pg->state = DSM_I;
 	STAT_ADD(d->st.inv_served, 1);
+	dsm_count_lost(d, m->page);
 	dsm_send(d, from, DSM_INV_ACK, m->page, 0, 0);
 }
 
@@ -184,8 +188,10 @@ static void on_downgrade(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 		map_failed(d, "write-protect", m->page, err);
 		return;
 	}
+	dsm_hold_learn(d, pg);
 	pg->state = DSM_S;
 	STAT_ADD(d->st.down_served, 1);
+	dsm_count_lost(d, m->page);
 	dsm_send(d, from, DSM_DOWNGRADE_ACK, m->page, 0, 0);
 }
 

@@ -71,7 +71,12 @@ static int alloc_tables(struct dsm *d)
 	d->range = calloc(chunks, sizeof(*d->range));
 	d->thread_from = calloc((size_t)DSM_MAX_THREADS * (d->cfg.nr_nodes ? d->cfg.nr_nodes : 1),
 				sizeof(*d->thread_from));
-	return d->pages && d->dir && d->range && d->thread_from ? 0 : -ENOMEM;
+	d->page_faults = calloc(d->nr_pages, sizeof(*d->page_faults));
+	d->page_lost = calloc(d->nr_pages, sizeof(*d->page_lost));
+	return d->pages && d->dir && d->range && d->thread_from && d->page_faults &&
+			       d->page_lost
+		       ? 0
+		       : -ENOMEM;
 }
 
 int dsm_create(const struct dsm_config *cfg, struct dsm **out)
@@ -121,6 +126,9 @@ err_unmap:
 err_free:
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	free(d->page_lost);
+	free(d->page_faults);
+	free(d->thread_from);
 	free(d->range);
 	free(d->dir);
 	free(d->pages);
@@ -175,6 +183,8 @@ void dsm_destroy(struct dsm *d)
 	close(d->stop_fd);
 	free(d->localq.msgs);
 	dsm_hold_free(d);
+	free(d->page_lost);
+	free(d->page_faults);
 	free(d->thread_from);
 	free(d->range);
 	free(d->dir);

@@ -90,6 +90,13 @@ struct dsm_thread_stats {
 	struct dsm_fault_stats faults;
 };
 
+/* A page that moved often (dsm_hot_pages). */
+struct dsm_hot_page {
+	uint64_t off;	 /* region offset */
+	uint32_t faults; /* faults on it resolved here */
+	uint32_t lost;	 /* INV or DOWNGRADE served here: a peer took it */
+};
+
 struct dsm;
 
 int dsm_create(const struct dsm_config *cfg, struct dsm **out)
@@ -120,6 +127,9 @@ int dsm_thread_stats(struct dsm *d, struct dsm_thread_stats *out, int max);
  * entries. Returns nr_nodes, -ENOENT (no fault counted for @tid) or -EINVAL. */
 int dsm_thread_from(struct dsm *d, int32_t tid, uint64_t *from, uint32_t nr)
     __attribute__((warn_unused_result));
+/* The @max pages with the most faults + losses here, most first; returns
+ * how many were written (pages never faulted or lost are left out). */
+int dsm_hot_pages(struct dsm *d, struct dsm_hot_page *out, int max);
 /* Home node of region offset @off, or -ERANGE. */
 int dsm_home_of(struct dsm *d, uint64_t off);
 

@@ -61,9 +61,11 @@ struct dsm_page {
 	bool reading;	  /* the one-sided read of the data is in flight */
 	uint8_t kind;	  /* request type sent */
 	uint8_t mode;	  /* mode granted, while reading */
+	uint8_t hold_shift; /* hold window = cfg.hold_us << hold_shift (hold.c) */
 	int32_t tid;	  /* thread whose fault started the request */
 	uint32_t served;  /* node that served it: the data's source, else the home */
 	uint64_t t_fault; /* ns, CLOCK_MONOTONIC */
+	uint64_t t_grant; /* ns: when the page was last granted here */
 	uint64_t t_hold;  /* ns: INV/DOWNGRADE wait until then (cfg.hold_us) */
 };
 
@@ -105,6 +107,7 @@ struct dsm {
 	struct dsm_dir *dir;
 	struct dsm_localq localq;
 	struct dsm_heldq held;
+	uint32_t nr_pending; /* our requests in flight: a vCPU here waits */
 
 	pthread_t thread;
 	bool running;
@@ -114,6 +117,8 @@ struct dsm {
 	struct dsm_fault_stats *range; /* per DSM_STATS_CHUNK */
 	struct dsm_tstat threads[DSM_MAX_THREADS];
 	uint64_t *thread_from; /* [slot * nr_nodes + node]: faults served by node */
+	uint32_t *page_faults; /* per page: faults resolved here */
+	uint32_t *page_lost;   /* per page: INV or DOWNGRADE served here */
 };
 
 /* map.c: memfd, views, userfaultfd */
@@ -145,6 +150,8 @@ void dsm_cache_read_done(struct dsm *d, uint64_t page, int status);
 void dsm_cache_serve(struct dsm *d, uint32_t from, const struct dsm_msg *m);
 
 /* hold.c: the hold window (cfg.hold_us) */
+void dsm_hold_start(struct dsm *d, struct dsm_page *pg);
+void dsm_hold_learn(struct dsm *d, struct dsm_page *pg);
 bool dsm_hold_msg(struct dsm *d, uint32_t from, const struct dsm_msg *m);
 void dsm_hold_flush_page(struct dsm *d, uint64_t page);
 int dsm_hold_run(struct dsm *d, uint64_t now, int *timeout_ms);
@@ -152,6 +159,7 @@ void dsm_hold_free(struct dsm *d);
 
 /* dsm.c */
 void dsm_count_fault(struct dsm *d, const struct dsm_page *pg, uint64_t page, bool zero);
+void dsm_count_lost(struct dsm *d, uint64_t page);
 uint64_t dsm_now_ns(void);
 
 static inline bool dsm_bit(const uint64_t *map, uint32_t n)

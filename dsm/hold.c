@@ -6,6 +6,16 @@
  * it moves on. Without it, two slow nodes writing one page can steal it from
  * each other faster than either vCPU gets to retry its access.
  *
+ * The window adapts per page: a page taken from us within two windows of
+ * its grant (it bounces between nodes) gets twice the window next time, up
+ * to DSM_HOLD_MAX_SHIFT doublings, and halves back when it stayed more than
+ * DSM_HOLD_CALM windows; so a page two vCPUs fight over (a lock, a page
+ * table both walk: with EPT A/D or under QEMU TCG every guest page walk is
+ * a write) moves in longer turns. A window ends early while a request of
+ * ours is in flight: a vCPU here waits for another page, so holding this one
+ * only stalls the peer that wants it (two nodes each holding the page the
+ * other waits for would otherwise both sit out their windows).
+ *
  * A held message is served later exactly as if the network had delayed it.
  * Per page, order is kept: a message for a page with a held one serves the
  * held one first. (While an INV or DOWNGRADE waits for our ack the home is
@@ -42,11 +52,37 @@ static struct dsm_held heldq_take(struct dsm_heldq *q, uint32_t i)
 	return h;
 }
 
+#define DSM_HOLD_MAX_SHIFT 3
+#define DSM_HOLD_CALM	   16
+
+static uint64_t hold_ns(const struct dsm *d, const struct dsm_page *pg)
+{
+	return (uint64_t)d->cfg.hold_us * 1000ULL << pg->hold_shift;
+}
+
+void dsm_hold_start(struct dsm *d, struct dsm_page *pg)
+{
+	pg->t_grant = dsm_now_ns();
+	pg->t_hold = d->cfg.hold_us ? pg->t_grant + hold_ns(d, pg) : 0;
+}
+
+void dsm_hold_learn(struct dsm *d, struct dsm_page *pg)
+{
+	uint64_t kept = dsm_now_ns() - pg->t_grant, win = hold_ns(d, pg);
+
+	if (!d->cfg.hold_us)
+		return;
+	if (kept < 2 * win && pg->hold_shift < DSM_HOLD_MAX_SHIFT)
+		pg->hold_shift++;
+	else if (kept > DSM_HOLD_CALM * win && pg->hold_shift)
+		pg->hold_shift--;
+}
+
 bool dsm_hold_msg(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 {
 	if (m->type != DSM_INV && m->type != DSM_DOWNGRADE)
 		return false;
-	if (!d->cfg.hold_us || dsm_now_ns() >= d->pages[m->page].t_hold)
+	if (!d->cfg.hold_us || d->nr_pending || dsm_now_ns() >= d->pages[m->page].t_hold)
 		return false;
 	/* out of memory: serve it now, which is only slower */
 	if (heldq_push(&d->held, from, m))
@@ -78,7 +114,7 @@ int dsm_hold_run(struct dsm *d, uint64_t now, int *timeout_ms)
 	for (uint32_t i = 0; i < q->len;) {
 		uint64_t due = d->pages[q->items[i].msg.page].t_hold;
 
-		if (due > now) {
+		if (due > now && !d->nr_pending) {
 			next = due < next ? due : next;
 			i++;
 			continue;

@@ -86,6 +86,7 @@ void dsm_count_fault(struct dsm *d, const struct dsm_page *pg, uint64_t page, bo
 	int slot = pg->tid ? thread_slot(d, pg->tid) : -1;
 
 	count(&d->st.faults, pg->kind, zero, remote, wait);
+	STAT_ADD(d->page_faults[page], 1);
 	count(&d->range[(page << DSM_PAGE_SHIFT) / DSM_STATS_CHUNK], pg->kind, zero,
 	      remote, wait);
 	if (slot < 0)
@@ -93,6 +94,43 @@ void dsm_count_fault(struct dsm *d, const struct dsm_page *pg, uint64_t page, bo
 	count(&d->threads[slot].f, pg->kind, zero, remote, wait);
 	if (pg->served < nodes(d))
 		STAT_ADD(d->thread_from[(size_t)slot * nodes(d) + pg->served], 1);
+}
+
+void dsm_count_lost(struct dsm *d, uint64_t page)
+{
+	STAT_ADD(d->page_lost[page], 1);
+}
+
+static uint64_t heat(const struct dsm *d, uint64_t page)
+{
+	return (uint64_t)LOAD(d->page_faults[page]) + LOAD(d->page_lost[page]);
+}
+
+/* Keeps out[0..n) sorted by heat, most first; returns the new length. */
+static int hot_insert(const struct dsm *d, struct dsm_hot_page *out, int n, int max,
+		      uint64_t page)
+{
+	uint64_t h = heat(d, page);
+	int i = n < max ? n : max - 1;
+
+	if (n == max && h <= (uint64_t)out[max - 1].faults + out[max - 1].lost)
+		return n;
+	for (; i > 0 && (uint64_t)out[i - 1].faults + out[i - 1].lost < h; i--)
+		out[i] = out[i - 1];
+	out[i] = (struct dsm_hot_page){.off = page << DSM_PAGE_SHIFT,
+				       .faults = LOAD(d->page_faults[page]),
+				       .lost = LOAD(d->page_lost[page])};
+	return n < max ? n + 1 : n;
+}
+
+int dsm_hot_pages(struct dsm *d, struct dsm_hot_page *out, int max)
+{
+	int n = 0;
+
+	for (uint64_t p = 0; max > 0 && p < d->nr_pages; p++)
+		if (heat(d, p))
+			n = hot_insert(d, out, n, max, p);
+	return n;
 }
 
 static void add(struct dsm_fault_stats *to, const struct dsm_fault_stats *f)

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <asm/kvm_para.h>
+
 #include "core/cpuid.h"
 
 #define SIG KVM_CPUID_FLAG_SIGNIFCANT_INDEX
@@ -260,6 +262,30 @@ static void test_no_leaf_1f_or_b(void **state)
 	free(in);
 }
 
+/* Across nodes: steal time and what rides on it go, kvmclock stays. */
+static void test_for_nodes(void **state)
+{
+	struct kvm_cpuid2 *in = table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *out = NULL;
+	uint32_t one, many;
+
+	(void)state;
+	assert_int_equal(cpuid_for_vcpu(in, 0, 2, &out), 0);
+	one = must_find(out, 0x40000001, 0)->eax;
+	cpuid_for_nodes(out);
+	many = must_find(out, 0x40000001, 0)->eax;
+	assert_true(one & (1U << KVM_FEATURE_STEAL_TIME));
+	assert_int_equal(many & (1U << KVM_FEATURE_STEAL_TIME), 0);
+	assert_int_equal(many & (1U << KVM_FEATURE_PV_TLB_FLUSH), 0);
+	assert_int_equal(many & (1U << KVM_FEATURE_POLL_CONTROL), 0);
+	assert_true(many & (1U << KVM_FEATURE_CLOCKSOURCE2));
+	assert_int_equal(one & ~many, (1U << KVM_FEATURE_STEAL_TIME) |
+					  (1U << KVM_FEATURE_PV_TLB_FLUSH) |
+					  (1U << KVM_FEATURE_POLL_CONTROL));
+	free(out);
+	free(in);
+}
+
 /* The real thing: KVM's table goes through and KVM accepts the result. */
 static void test_real_kvm(void **state)
 {
@@ -300,7 +326,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_all_counts), cmocka_unit_test(test_ids_differ_per_vcpu),
 	    cmocka_unit_test(test_rejects),    cmocka_unit_test(test_no_leaf_1f_or_b),
-	    cmocka_unit_test(test_real_kvm),
+	    cmocka_unit_test(test_for_nodes),  cmocka_unit_test(test_real_kvm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,6 +128,14 @@ static void test_read_then_upgrade(void **state)
 	assert_int_equal(b.faults.write - a.faults.write, 0);
 	assert_int_equal(dsm_range_stats(d, 50 * DSM_PAGE_SIZE, DSM_PAGE_SIZE, &r), 0);
 	assert_true(r.read >= 1 && r.upgrade >= 1);
+	/* the hottest page here: the only one with two faults, never lost */
+	struct dsm_hot_page hot[4];
+	assert_int_equal(dsm_hot_pages(d, hot, 4), 4);
+	assert_int_equal(hot[0].off, 50 * DSM_PAGE_SIZE);
+	assert_int_equal(hot[0].faults, 2);
+	assert_int_equal(hot[0].lost, 0);
+	assert_int_equal(hot[1].faults, 1);
+	assert_int_equal(dsm_hot_pages(d, hot, 0), 0);
 	assert_int_equal(dsm_home_of(d, 50 * DSM_PAGE_SIZE), 0);
 	assert_int_equal(dsm_home_of(d, PAGES * DSM_PAGE_SIZE), -ERANGE);
 }
