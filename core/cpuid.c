@@ -204,9 +204,16 @@ static void add_topology(struct kvm_cpuid2 *c, unsigned int function,
 
 void cpuid_for_nodes(struct kvm_cpuid2 *c)
 {
-	for (unsigned int i = 0; i < c->nent; i++)
-		if (c->entries[i].function == KVM_CPUID_FEATURES)
-			c->entries[i].eax &= ~KVM_PV_WRITES_GUEST_MEMORY;
+	for (unsigned int i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == KVM_CPUID_FEATURES)
+			e->eax &= ~KVM_PV_WRITES_GUEST_MEMORY;
+		else if (e->function == 0x4 || e->function == 0x8000001d)
+			e->eax &= ~0x03ffc000U; /* every cache private to its core */
+		else if (e->function == 0x80000006)
+			e->edx = 0; /* no L3: AMD's guests take it as node-wide */
+	}
 }
 
 int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,

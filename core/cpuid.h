@@ -50,7 +50,10 @@ int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
  * guest memory on every vCPU entry or exit (steal time: the record and its
  * "preempted" byte, which other vCPUs poll; PV TLB flush and the
  * polling-control MSR ride on it). Over the DSM each such write moves a page
- * between nodes. kvmclock goes by the command line (no-kvmclock).
+ * between nodes. kvmclock goes by the command line (no-kvmclock). And no
+ * cache is shared between cores (leaf 4 / 0x8000001D sharing 1, no L3 in
+ * 0x80000006, which Linux takes as shared by a whole AMD node): a guest
+ * whose last-level cache spans NUMA nodes warns at every CPU's bring-up.
  */
 void cpuid_for_nodes(struct kvm_cpuid2 *c);
 

@@ -167,7 +167,8 @@ static void on_inv(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 		map_failed(d, "MADV_DONTNEED", m->page, err);
 		return;
 	}
-	dsm_hold_learn(d, pg);
+	if (pg->state == DSM_M)
+		dsm_hold_learn(d, pg); /* write-write: longer turns help */
 	pg->state = DSM_I;
 	STAT_ADD(d->st.inv_served, 1);
 	dsm_count_lost(d, m->page);
@@ -188,7 +189,6 @@ static void on_downgrade(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 		map_failed(d, "write-protect", m->page, err);
 		return;
 	}
-	dsm_hold_learn(d, pg);
 	pg->state = DSM_S;
 	STAT_ADD(d->st.down_served, 1);
 	dsm_count_lost(d, m->page);

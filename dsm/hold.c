@@ -6,12 +6,14 @@
  * it moves on. Without it, two slow nodes writing one page can steal it from
  * each other faster than either vCPU gets to retry its access.
  *
- * The window adapts per page: a page taken from us within two windows of
- * its grant (it bounces between nodes) gets twice the window next time, up
+ * The window adapts per page: a writable page taken from us (INV) within two
+ * windows of its grant (writers on two nodes) gets twice the window next time, up
  * to DSM_HOLD_MAX_SHIFT doublings, and halves back when it stayed more than
  * DSM_HOLD_CALM windows; so a page two vCPUs fight over (a lock, a page
  * table both walk: with EPT A/D or under QEMU TCG every guest page walk is
- * a write) moves in longer turns. A window ends early while a request of
+ * a write) moves in longer turns. Read sharing (DOWNGRADE, INV of a read
+ * copy: one CPU writes the clock, the others read it each tick) keeps the
+ * base window: there a longer one would only delay every reader. A window ends early while a request of
  * ours is in flight: a vCPU here waits for another page, so holding this one
  * only stalls the peer that wants it (two nodes each holding the page the
  * other waits for would otherwise both sit out their windows).

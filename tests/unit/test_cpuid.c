@@ -47,6 +47,7 @@ static const struct kvm_cpuid_entry2 synthetic[] = {
     {.function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b, .ecx = 0x564b4d56},
     {.function = 0x40000001, .eax = 0x01007efb},
     {.function = 0x80000000, .eax = 0x8000001e},
+    {.function = 0x80000006, .ecx = 0x02006140, .edx = 0x0100b140},
     {.function = 0x80000008, .eax = 0x3030, .ecx = 0x0001700f},
     {.function = 0x8000001d, .index = 0, .flags = SIG, .eax = 0x121},
     {.function = 0x8000001d, .index = 1, .flags = SIG, .eax = 0x163},
@@ -272,6 +273,7 @@ static void test_for_nodes(void **state)
 	(void)state;
 	assert_int_equal(cpuid_for_vcpu(in, 0, 2, &out), 0);
 	one = must_find(out, 0x40000001, 0)->eax;
+	assert_int_not_equal(must_find(out, 0x80000006, 0)->edx, 0);
 	cpuid_for_nodes(out);
 	many = must_find(out, 0x40000001, 0)->eax;
 	assert_true(one & (1U << KVM_FEATURE_STEAL_TIME));
@@ -282,6 +284,11 @@ static void test_for_nodes(void **state)
 	assert_int_equal(one & ~many, (1U << KVM_FEATURE_STEAL_TIME) |
 					  (1U << KVM_FEATURE_PV_TLB_FLUSH) |
 					  (1U << KVM_FEATURE_POLL_CONTROL));
+	/* caches: L3 was shared by both cores, now none is */
+	for (unsigned int i = 0; i < 4; i++)
+		assert_int_equal(must_find(out, 4, i)->eax >> 14 & 0xfff, 0);
+	assert_int_equal(must_find(out, 0x8000001d, 1)->eax >> 14 & 0xfff, 0);
+	assert_int_equal(must_find(out, 0x80000006, 0)->edx, 0);
 	free(out);
 	free(in);
 }
