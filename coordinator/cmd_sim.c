@@ -40,6 +40,11 @@ static const char sim_usage[] =
     "  --share DIR        mount this box's directory DIR (absolute) at the same\n"
     "                     path in every host (9p, read-write; up to %u times):\n"
     "                     a build tree, so that hosts run its binaries and files\n"
+    "  --host-paging nested|shadow  how the hosts' kvm-amd maps guest memory:\n"
+    "                     nested (NPT, default) or shadow (npt=0: QEMU's TCG\n"
+    "                     makes every nested guest page-table walk a write, so\n"
+    "                     over several hosts the kernel's page tables would move\n"
+    "                     between nodes on each TLB miss; docs/cluster-sim.md)\n"
     "  --help             this text\n"
     "\n"
     "Needs root, qemu-system-x86_64, vde_switch and the host image (make guest).\n";
@@ -58,6 +63,7 @@ enum {
 	OPT_INITRD,
 	OPT_APPEND,
 	OPT_QEMU,
+	OPT_PAGING,
 	OPT_HELP
 };
 
@@ -71,6 +77,7 @@ static const struct option sim_options[] = {
     {"provider", required_argument, NULL, OPT_PROVIDER},
     {"check-only", no_argument, NULL, OPT_CHECK_ONLY},
     {"share", required_argument, NULL, OPT_SHARE},
+    {"host-paging", required_argument, NULL, OPT_PAGING},
     /* not in --help: for tests and debugging */
     {"host-kernel", required_argument, NULL, OPT_KERNEL},
     {"host-initrd", required_argument, NULL, OPT_INITRD},
@@ -171,6 +178,11 @@ static int sim_option(struct sim_opts *o, int c, const char *arg)
 		return -1;
 	case OPT_QEMU:
 		o->qemu = arg;
+		return -1;
+	case OPT_PAGING:
+		if (strcmp(arg, "nested") && strcmp(arg, "shadow"))
+			return bad("--host-paging", arg, "give nested or shadow");
+		o->shadow_paging = !strcmp(arg, "shadow");
 		return -1;
 	case OPT_HELP:
 		printf(sim_usage, SIM_MAX_HOSTS, SIM_MAX_SHARES);

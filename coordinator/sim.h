@@ -36,6 +36,7 @@ struct sim_opts {
 	const char *shell;    /* a shell command instead of `rackvm run` */
 	const char *provider; /* N > 1: the VM's data plane: tcp or verbs */
 	bool check_only;      /* N > 1: rackvm run on host 0 + health checks */
+	bool shadow_paging;   /* the hosts load kvm-amd with npt=0 */
 	const char *qemu;
 	const char *share[SIM_MAX_SHARES]; /* absolute paths (9p, read-write) */
 	unsigned int nr_shares;

@@ -24,8 +24,9 @@ static int host_append(const struct sim *s, unsigned int k, char *out, size_t le
 	/* quiet: the console shows the host's /init and the command, not dmesg */
 	n = snprintf(out, len,
 		     "console=ttyS0 panic=-1 quiet rackvm.host=%u rackvm.ip=%s/24%s "
-		     "rackvm.cmd=%s%s%s",
+		     "rackvm.cmd=%s%s%s%s",
 		     k, ip, s->o.hosts > 1 ? " rackvm.rxe=1" : "", b64,
+		     s->o.shadow_paging ? " rackvm.npt=0" : "",
 		     s->o.append ? " " : "", s->o.append ? s->o.append : "");
 	/* --share paths are one word each (checked when parsed) */
 	for (unsigned int i = 0; i < s->o.nr_shares && n >= 0 && (size_t)n < len; i++)

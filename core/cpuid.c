@@ -216,17 +216,13 @@ void cpuid_for_nodes(struct kvm_cpuid2 *c)
 	}
 }
 
-int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
-		   unsigned int nr_vcpus, struct kvm_cpuid2 **out)
+static int cpuid_build(const struct kvm_cpuid2 *supported, const struct topo *t,
+		       struct kvm_cpuid2 **out)
 {
 	const struct kvm_cpuid_entry2 *leaf0;
-	struct topo t = {.apic_id = apic_id, .nr = nr_vcpus};
 	unsigned int max_basic;
 	struct kvm_cpuid2 *c;
 
-	if (!supported || nr_vcpus == 0 || nr_vcpus > CPUID_MAX_VCPUS ||
-	    apic_id >= (1U << id_bits(nr_vcpus)) || apic_id > 0xff)
-		return -EINVAL;
 	c = cpuid_alloc(supported->nent + 2 * CPUID_TOPO_SUBLEAVES);
 	if (!c)
 		return -ENOMEM;
@@ -238,14 +234,35 @@ int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
 		if (e->function == 0xb || e->function == 0x1f)
 			continue;
 		c->entries[c->nent] = *e;
-		fix_entry(&c->entries[c->nent++], &t);
+		fix_entry(&c->entries[c->nent++], t);
 	}
 	leaf0 = cpuid_find(supported, 0, 0);
 	max_basic = leaf0 ? leaf0->eax : 0;
 	if (max_basic >= 0xb)
-		add_topology(c, 0xb, &t);
+		add_topology(c, 0xb, t);
 	if (max_basic >= 0x1f && cpuid_find(supported, 0x1f, 0))
-		add_topology(c, 0x1f, &t);
+		add_topology(c, 0x1f, t);
 	*out = c;
 	return 0;
+}
+
+int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
+		   unsigned int nr_vcpus, struct kvm_cpuid2 **out)
+{
+	struct topo t = {.apic_id = apic_id, .nr = nr_vcpus};
+
+	if (!supported || nr_vcpus == 0 || nr_vcpus > CPUID_MAX_VCPUS ||
+	    apic_id >= (1U << id_bits(nr_vcpus)) || apic_id > 0xff)
+		return -EINVAL;
+	return cpuid_build(supported, &t, out);
+}
+
+int cpuid_for_vcpu_alone(const struct kvm_cpuid2 *supported, unsigned int apic_id,
+			 struct kvm_cpuid2 **out)
+{
+	struct topo t = {.apic_id = apic_id, .nr = 1};
+
+	if (!supported || apic_id > 0xff)
+		return -EINVAL;
+	return cpuid_build(supported, &t, out);
 }

@@ -46,6 +46,15 @@ int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned int apic_id,
     __attribute__((warn_unused_result));
 
 /*
+ * The same for a vCPU that is a package of its own (one core, package id =
+ * @apic_id), as every vCPU of a VM over several nodes is: their hosts share
+ * no socket, and a guest whose package (on AMD: its last-level cache) spans
+ * NUMA nodes warns at every CPU's bring-up.
+ */
+int cpuid_for_vcpu_alone(const struct kvm_cpuid2 *supported, unsigned int apic_id,
+			 struct kvm_cpuid2 **out) __attribute__((warn_unused_result));
+
+/*
  * The VM spans nodes: hide the KVM features through which KVM itself writes
  * guest memory on every vCPU entry or exit (steal time: the record and its
  * "preempted" byte, which other vCPUs poll; PV TLB flush and the

@@ -42,16 +42,23 @@ unsigned int vm_host_slowdown(void)
 /*
  * A VM over several nodes: no-kvmclock, because Linux keeps the early CPUs'
  * pvclock areas in one page (hv_clock_boot) that each node's KVM rewrites
- * for its own vCPUs, so that page would bounce between the nodes on every
- * clock update (seen across 2 QEMU hosts: tens of thousands of remote write
- * faults before the AP came up); the TSC is the clock instead. nokaslr: the
- * kernel stays in low memory, node 0's home, where the BSP runs.
+ * for its own vCPUs, so that page would move between the nodes on every
+ * clock update; the TSC is the clock instead. nokaslr: the kernel stays in
+ * low memory, node 0's home, where the BSP runs. (The tens of thousands of
+ * write faults first seen across 2 QEMU hosts were the kernel's page tables
+ * instead: docs/cluster-sim.md, --host-paging.) In a QEMU TCG host also no
+ * soft-lockup watchdog, RCU stall or hung-task warnings: there every stop_machine
+ * or remote fault storm stalls a vCPU for tens of seconds of guest time,
+ * and each warning's backtraces take more seconds on the serial console.
  */
 const char *host_linux_quirks(const struct vm *vm)
 {
 	bool multi = vm->nr_nodes > 1, tcg = host_is_qemu_tcg();
 
 	if (multi)
-		return tcg ? " noxsave no-kvmclock nokaslr" : " no-kvmclock nokaslr";
+		return tcg ? " noxsave no-kvmclock nokaslr nowatchdog"
+			     " rcupdate.rcu_cpu_stall_suppress=1"
+			     " sysctl.kernel.hung_task_timeout_secs=0"
+			   : " no-kvmclock nokaslr";
 	return tcg ? " noxsave" : "";
 }

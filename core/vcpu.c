@@ -55,13 +55,15 @@ void vcpu_kick(struct vcpu *v)
 
 static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
 {
+	bool multi = v->vm->cfg.nr_nodes > 1;
 	struct kvm_cpuid2 *cpuid;
 	int err;
 
-	err = cpuid_for_vcpu(supported, v->id, v->vm->nr_vcpus, &cpuid);
+	err = multi ? cpuid_for_vcpu_alone(supported, v->id, &cpuid)
+		    : cpuid_for_vcpu(supported, v->id, v->vm->nr_vcpus, &cpuid);
 	if (err)
 		return err;
-	if (v->vm->cfg.nr_nodes > 1)
+	if (multi)
 		cpuid_for_nodes(cpuid);
 	err = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 	free(cpuid);

@@ -293,6 +293,28 @@ static void test_for_nodes(void **state)
 	free(in);
 }
 
+/* A package of its own: one core, the id is the package's. */
+static void test_alone(void **state)
+{
+	struct kvm_cpuid2 *in = table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *out = NULL;
+
+	(void)state;
+	assert_int_equal(cpuid_for_vcpu_alone(in, 256, &out), -EINVAL);
+	assert_int_equal(cpuid_for_vcpu_alone(NULL, 1, &out), -EINVAL);
+	assert_int_equal(cpuid_for_vcpu_alone(in, 5, &out), 0);
+	assert_int_equal(must_find(out, 1, 0)->ebx >> 24, 5);
+	assert_int_equal(must_find(out, 1, 0)->ebx >> 16 & 0xff, 1);
+	assert_int_equal(must_find(out, 1, 0)->edx & CPUID_1_EDX_HTT, 0);
+	assert_int_equal(must_find(out, 0xb, 1)->eax & 0x1f, 0); /* no core id bits */
+	assert_int_equal(must_find(out, 0xb, 1)->ebx, 1);
+	assert_int_equal(must_find(out, 0xb, 1)->edx, 5);
+	assert_int_equal(must_find(out, 0x80000008, 0)->ecx & 0xf0ff, 0);
+	assert_int_equal(must_find(out, 0x8000001e, 0)->eax, 5);
+	free(out);
+	free(in);
+}
+
 /* The real thing: KVM's table goes through and KVM accepts the result. */
 static void test_real_kvm(void **state)
 {
@@ -333,7 +355,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_all_counts), cmocka_unit_test(test_ids_differ_per_vcpu),
 	    cmocka_unit_test(test_rejects),    cmocka_unit_test(test_no_leaf_1f_or_b),
-	    cmocka_unit_test(test_for_nodes),  cmocka_unit_test(test_real_kvm),
+	    cmocka_unit_test(test_for_nodes),  cmocka_unit_test(test_alone),
+	    cmocka_unit_test(test_real_kvm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
