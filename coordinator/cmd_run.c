@@ -237,7 +237,7 @@ static int run_parse(struct run_opts *o, int argc, char **argv)
 	int c, st, idx = 0;
 
 	*o = (struct run_opts){.guest = "testos", .vcpus = 1, .mem = 256ULL << 20,
-			       .policy = POLICY_CFG_DEFAULT};
+			       .policy = policy_cfg_default()};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", run_options, &idx)) != -1) {
 		st = c == OPT_POLICY ? run_policy_option(o, run_options[idx].name, optarg)

@@ -221,7 +221,7 @@ int cmd_coordinator(int argc, char **argv)
 	    .join_timeout_ms = 15000 * vm_host_slowdown(),
 	    .mem = 256ULL << 20,
 	    .check_rounds = 10,
-	    .policy = POLICY_CFG_DEFAULT,
+	    .policy = policy_cfg_default(),
 	};
 	int c, idx = 0;
 

@@ -111,6 +111,8 @@ int coord_run(const struct coord_opts *o);
 
 /* policy_opts.c: --policy and --policy-* (long option names without "--"). */
 extern const char policy_opts_help[];
+/* POLICY_CFG_DEFAULT, its rate and pause scaled by vm_host_slowdown(). */
+struct policy_cfg policy_cfg_default(void);
 bool policy_opt_name(const char *name);
 /* Parses one; prints "rackvm WHO: ..." and returns -1 on a bad value. */
 int policy_opt(const char *who, const char *name, const char *arg, bool *on,

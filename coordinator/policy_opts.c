@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "coordinator/ctl.h"
+#include "core/core.h"
 
 struct policy_knob {
 	const char *name;
@@ -33,13 +34,26 @@ const char policy_opts_help[] =
     "  --policy off|auto     move vCPUs toward the node serving their remote\n"
     "                        DSM faults (default off; docs/policy.md)\n"
     "  --policy-interval-ms MS  decide this often (default 250)\n"
-    "  --policy-min-rate N   faults/s from one node before moving (default 50)\n"
+    "  --policy-min-rate N   faults/s from one node before moving (default 50;\n"
+    "                        5 in a QEMU TCG host, where faults are 10x slower)\n"
     "  --policy-min-share P  that node's share of remote faults, % (default 60)\n"
     "  --policy-cooldown-ms MS  no move of a vCPU within MS of its last one\n"
     "                        (default 2000; doubled for each move back)\n"
-    "  --policy-pause-us US  migration pause estimate (default 1000)\n"
+    "  --policy-pause-us US  migration pause estimate (default 1000; 10000 in\n"
+    "                        a QEMU TCG host)\n"
     "  --policy-gain G       move when faults over a cool-down would cost more\n"
     "                        than G pauses (default 4)\n";
+
+struct policy_cfg policy_cfg_default(void)
+{
+	struct policy_cfg c = POLICY_CFG_DEFAULT;
+	unsigned int slow = vm_host_slowdown();
+
+	/* under TCG a vCPU faults ~10x less often and a move pauses ~10x longer */
+	c.min_rate /= slow;
+	c.pause_us *= slow;
+	return c;
+}
 
 bool policy_opt_name(const char *name)
 {
