@@ -43,8 +43,12 @@ unsigned int vm_host_slowdown(void)
  * A VM over several nodes: no-kvmclock, because Linux keeps the early CPUs'
  * pvclock areas in one page (hv_clock_boot) that each node's KVM rewrites
  * for its own vCPUs, so that page would move between the nodes on every
- * clock update; the TSC is the clock instead. nokaslr: the kernel stays in
- * low memory, node 0's home, where the BSP runs. (The tens of thousands of
+ * clock update (the TSC, its rate given by tsc_early_khz, takes over sched_clock). nokaslr: the kernel stays in
+ * low memory, node 0's home, where the BSP runs. clocksource=refined-jiffies:
+ * the one clock every node sees alike (jiffies is guest memory); rackvm's
+ * ACPI PM timer is each node's own CLOCK_MONOTONIC and the TSC each host's
+ * own, and switching to acpi_pm (a stop_machine) left CPU 1 spinning in
+ * multi_cpu_stop for minutes in the QEMU cluster. (The tens of thousands of
  * write faults first seen across 2 QEMU hosts were the kernel's page tables
  * instead: docs/cluster-sim.md, --host-paging.) In a QEMU TCG host also no
  * soft-lockup watchdog, RCU stall or hung-task warnings: there every stop_machine
@@ -56,9 +60,10 @@ const char *host_linux_quirks(const struct vm *vm)
 	bool multi = vm->nr_nodes > 1, tcg = host_is_qemu_tcg();
 
 	if (multi)
-		return tcg ? " noxsave no-kvmclock nokaslr nowatchdog"
+		return tcg ? " noxsave no-kvmclock nokaslr clocksource=refined-jiffies"
+			     " nowatchdog"
 			     " rcupdate.rcu_cpu_stall_suppress=1"
 			     " sysctl.kernel.hung_task_timeout_secs=0"
-			   : " no-kvmclock nokaslr";
+			   : " no-kvmclock nokaslr clocksource=refined-jiffies";
 	return tcg ? " noxsave" : "";
 }
