@@ -45,7 +45,6 @@ void dsm_cache_fault(struct dsm *d, uint64_t addr, uint64_t flags, int32_t tid)
 		   : write	      ? DSM_WRITE_REQ
 				      : DSM_READ_REQ;
 	pg->pending = true;
-	d->nr_pending++;
 	pg->tid = tid;
 	pg->t_fault = dsm_now_ns();
 	dsm_send(d, d->home[page], pg->kind, page, 0, 0);
@@ -59,7 +58,6 @@ static void finish(struct dsm *d, uint64_t page, uint8_t mode)
 	pg->state = mode;
 	dsm_hold_start(d, pg);
 	pg->pending = false;
-	d->nr_pending--;
 	pg->reading = false;
 	dsm_send(d, d->home[page], DSM_DONE, page, 0, 0);
 }

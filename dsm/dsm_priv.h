@@ -107,7 +107,6 @@ struct dsm {
 	struct dsm_dir *dir;
 	struct dsm_localq localq;
 	struct dsm_heldq held;
-	uint32_t nr_pending; /* our requests in flight: a vCPU here waits */
 
 	pthread_t thread;
 	bool running;

@@ -13,10 +13,12 @@
  * table both walk: with EPT A/D or under QEMU TCG every guest page walk is
  * a write) moves in longer turns. Read sharing (DOWNGRADE, INV of a read
  * copy: one CPU writes the clock, the others read it each tick) keeps the
- * base window: there a longer one would only delay every reader. A window ends early while a request of
- * ours is in flight: a vCPU here waits for another page, so holding this one
- * only stalls the peer that wants it (two nodes each holding the page the
- * other waits for would otherwise both sit out their windows).
+ * base window: there a longer one would only delay every reader.
+ *
+ * A window does not end early when the holder's vCPU waits for another page:
+ * a vCPU may need two pages at once (the levels of a page walk, which are
+ * writes under EPT A/D or TCG), and giving one back while it fetches the
+ * other livelocked testos's start-up page tables between 2 nodes.
  *
  * A held message is served later exactly as if the network had delayed it.
  * Per page, order is kept: a message for a page with a held one serves the
@@ -84,7 +86,7 @@ bool dsm_hold_msg(struct dsm *d, uint32_t from, const struct dsm_msg *m)
 {
 	if (m->type != DSM_INV && m->type != DSM_DOWNGRADE)
 		return false;
-	if (!d->cfg.hold_us || d->nr_pending || dsm_now_ns() >= d->pages[m->page].t_hold)
+	if (!d->cfg.hold_us || dsm_now_ns() >= d->pages[m->page].t_hold)
 		return false;
 	/* out of memory: serve it now, which is only slower */
 	if (heldq_push(&d->held, from, m))
@@ -116,7 +118,7 @@ int dsm_hold_run(struct dsm *d, uint64_t now, int *timeout_ms)
 	for (uint32_t i = 0; i < q->len;) {
 		uint64_t due = d->pages[q->items[i].msg.page].t_hold;
 
-		if (due > now && !d->nr_pending) {
+		if (due > now) {
 			next = due < next ? due : next;
 			i++;
 			continue;
