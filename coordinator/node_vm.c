@@ -256,6 +256,12 @@ static int node_vm_dsm(struct node_vm *nv)
 			 strerror(-err));
 		return err;
 	}
+	if (nv->cfg.nr_nodes > 1 && vm_host_walks_write())
+		fprintf(stderr,
+			"rackvm node %u: note: guest page-table walks write guest memory "
+			"here (%s); the guest's page tables will move between nodes on "
+			"TLB misses (docs/dsm.md)\n",
+			nv->cfg.node_id, vm_host_walks_write());
 	nv->mem_host = dsm_guest_view(nv->dsm, &size);
 	nv->cfg.mem_host = nv->mem_host;
 	nv->cfg.mem_fd = dsm_memfd(nv->dsm);

@@ -102,6 +102,10 @@ int vm_remote_msg(struct vm *vm, uint32_t src, uint16_t type, const void *msg, s
 /* This host is a QEMU TCG emulation (a cluster-sim host): everything is tens
  * of times slower than on hardware, so default time-outs grow. */
 bool vm_host_is_emulated(void);
+/* Non-NULL when this host's KVM turns guest page-table walks into writes
+ * (Intel EPT A/D bits, QEMU TCG's nested paging): what it is and the way out.
+ * Over the DSM the guest's page tables then move between nodes. */
+const char *vm_host_walks_write(void);
 /* What default time-outs are multiplied by here: 1, or 10 under QEMU TCG. */
 unsigned int vm_host_slowdown(void);
 

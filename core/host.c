@@ -9,6 +9,7 @@
  * only) avoids it there; hardware KVM needs nothing.
  */
 #include <cpuid.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/vmm.h"
@@ -25,6 +26,34 @@ bool host_is_qemu_tcg(void)
 	vendor[12] = 0;
 	(void)eax;
 	return !strcmp(vendor, "TCGTCGTCGTCG");
+}
+
+/* First character of a module parameter, or 0 if it cannot be read. */
+static char module_param(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return c == EOF ? 0 : (char)c;
+}
+
+/*
+ * Whether this host's KVM makes the guest's page-table walks writes to
+ * guest memory: Intel with EPT A/D bits (the SDM: with EPTP bit 6 set,
+ * accesses to guest paging structures are treated as writes; kvm_intel
+ * turns them on where the CPU has them), or QEMU TCG's nested paging
+ * (it probes every page-table entry for writing). Over the DSM the
+ * guest's page tables then move between nodes on TLB misses.
+ */
+const char *vm_host_walks_write(void)
+{
+	if (module_param("/sys/module/kvm_intel/parameters/eptad") == 'Y')
+		return "kvm_intel eptad=Y: load kvm_intel with eptad=0";
+	if (host_is_qemu_tcg() && module_param("/sys/module/kvm_amd/parameters/npt") == 'Y')
+		return "QEMU TCG with nested paging: rackvm sim --host-paging shadow";
+	return NULL;
 }
 
 bool vm_host_is_emulated(void)
