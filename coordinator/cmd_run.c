@@ -236,7 +236,9 @@ static int run_parse(struct run_opts *o, int argc, char **argv)
 {
 	int c, st, idx = 0;
 
-	*o = (struct run_opts){.guest = "testos", .vcpus = 1, .mem = 256ULL << 20,
+	*o = (struct run_opts){.guest = "testos",
+			       .vcpus = 1,
+			       .mem = 256ULL << 20,
 			       .policy = policy_cfg_default()};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", run_options, &idx)) != -1) {

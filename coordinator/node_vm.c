@@ -230,8 +230,7 @@ static void node_vm_hot_report(const struct node_vm *nv)
 	size_t len = 0;
 
 	for (int i = 0; i < n && len < sizeof(line); i++)
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					" %#llx:%u/%u",
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %#llx:%u/%u",
 					(unsigned long long)vm_gpa_of(nv->vm, hot[i].off),
 					hot[i].faults, hot[i].lost);
 	if (n > 0)

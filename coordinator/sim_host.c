@@ -26,8 +26,8 @@ static int host_append(const struct sim *s, unsigned int k, char *out, size_t le
 		     "console=ttyS0 panic=-1 quiet rackvm.host=%u rackvm.ip=%s/24%s "
 		     "rackvm.cmd=%s%s%s%s",
 		     k, ip, s->o.hosts > 1 ? " rackvm.rxe=1" : "", b64,
-		     s->o.shadow_paging ? " rackvm.npt=0" : "",
-		     s->o.append ? " " : "", s->o.append ? s->o.append : "");
+		     s->o.shadow_paging ? " rackvm.npt=0" : "", s->o.append ? " " : "",
+		     s->o.append ? s->o.append : "");
 	/* --share paths are one word each (checked when parsed) */
 	for (unsigned int i = 0; i < s->o.nr_shares && n >= 0 && (size_t)n < len; i++)
 		n += snprintf(out + n, len - (size_t)n, " rackvm.share%u=%s", i,

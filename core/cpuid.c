@@ -198,8 +198,8 @@ static void add_topology(struct kvm_cpuid2 *c, unsigned int function,
 	c->nent += CPUID_TOPO_SUBLEAVES;
 }
 
-#define KVM_PV_WRITES_GUEST_MEMORY                                                     \
-	((1U << KVM_FEATURE_STEAL_TIME) | (1U << KVM_FEATURE_PV_TLB_FLUSH) |           \
+#define KVM_PV_WRITES_GUEST_MEMORY                                                       \
+	((1U << KVM_FEATURE_STEAL_TIME) | (1U << KVM_FEATURE_PV_TLB_FLUSH) |             \
 	 (1U << KVM_FEATURE_POLL_CONTROL))
 
 void cpuid_for_nodes(struct kvm_cpuid2 *c)

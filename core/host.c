@@ -51,7 +51,8 @@ const char *vm_host_walks_write(void)
 {
 	if (module_param("/sys/module/kvm_intel/parameters/eptad") == 'Y')
 		return "kvm_intel eptad=Y: load kvm_intel with eptad=0";
-	if (host_is_qemu_tcg() && module_param("/sys/module/kvm_amd/parameters/npt") == 'Y')
+	if (host_is_qemu_tcg() &&
+	    module_param("/sys/module/kvm_amd/parameters/npt") == 'Y')
 		return "QEMU TCG with nested paging: rackvm sim --host-paging shadow";
 	return NULL;
 }
@@ -72,11 +73,11 @@ unsigned int vm_host_slowdown(void)
  * A VM over several nodes: no-kvmclock, because Linux keeps the early CPUs'
  * pvclock areas in one page (hv_clock_boot) that each node's KVM rewrites
  * for its own vCPUs, so that page would move between the nodes on every
- * clock update (the TSC, its rate given by tsc_early_khz, takes over sched_clock). nokaslr: the kernel stays in
- * low memory, node 0's home, where the BSP runs. clocksource=refined-jiffies:
- * the one clock every node sees alike (jiffies is guest memory); rackvm's
- * ACPI PM timer is each node's own CLOCK_MONOTONIC and the TSC each host's
- * own, and switching to acpi_pm (a stop_machine) left CPU 1 spinning in
+ * clock update (the TSC, its rate given by tsc_early_khz, takes over sched_clock).
+ * nokaslr: the kernel stays in low memory, node 0's home, where the BSP runs.
+ * clocksource=refined-jiffies: the one clock every node sees alike (jiffies is guest
+ * memory); rackvm's ACPI PM timer is each node's own CLOCK_MONOTONIC and the TSC each
+ * host's own, and switching to acpi_pm (a stop_machine) left CPU 1 spinning in
  * multi_cpu_stop for minutes in the QEMU cluster. (The tens of thousands of
  * write faults first seen across 2 QEMU hosts were the kernel's page tables
  * instead: docs/cluster-sim.md, --host-paging.) In a QEMU TCG host also no

@@ -74,9 +74,9 @@ static int alloc_tables(struct dsm *d)
 	d->page_faults = calloc(d->nr_pages, sizeof(*d->page_faults));
 	d->page_lost = calloc(d->nr_pages, sizeof(*d->page_lost));
 	return d->pages && d->dir && d->range && d->thread_from && d->page_faults &&
-			       d->page_lost
-		       ? 0
-		       : -ENOMEM;
+		       d->page_lost
+		   ? 0
+		   : -ENOMEM;
 }
 
 int dsm_create(const struct dsm_config *cfg, struct dsm **out)

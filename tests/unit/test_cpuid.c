@@ -266,7 +266,8 @@ static void test_no_leaf_1f_or_b(void **state)
 /* Across nodes: steal time and what rides on it go, kvmclock stays. */
 static void test_for_nodes(void **state)
 {
-	struct kvm_cpuid2 *in = table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in =
+	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
 	struct kvm_cpuid2 *out = NULL;
 	uint32_t one, many;
 
@@ -296,7 +297,8 @@ static void test_for_nodes(void **state)
 /* A package of its own: one core, the id is the package's. */
 static void test_alone(void **state)
 {
-	struct kvm_cpuid2 *in = table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in =
+	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
 	struct kvm_cpuid2 *out = NULL;
 
 	(void)state;
