@@ -7,9 +7,9 @@ set(SIM_TEST ${CMAKE_SOURCE_DIR}/cluster-sim/sim-test.sh)
 set(SIM_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/expect.sh)
 set(SIM_ENV "RACKVM_GUEST_DIR=${RACKVM_GUEST_DIR}")
 
-# sim_case(NAME STATUS [LABEL L] [EXPECT REGEX...] ARGS SIM-ARGS...)
+# sim_case(NAME STATUS [LABEL L] [TIMEOUT S] [EXPECT REGEX...] ARGS SIM-ARGS...)
 function(sim_case name status)
-  cmake_parse_arguments(C "" "LABEL" "EXPECT;ARGS" ${ARGN})
+  cmake_parse_arguments(C "" "LABEL;TIMEOUT" "EXPECT;ARGS" ${ARGN})
   set(expect)
   foreach(re ${C_EXPECT})
     list(APPEND expect -e ${re})
@@ -19,6 +19,9 @@ function(sim_case name status)
   if(C_LABEL)
     list(APPEND labels ${C_LABEL})
     set(timeout 1200)
+  endif()
+  if(C_TIMEOUT)
+    set(timeout ${C_TIMEOUT})
   endif()
   add_test(NAME sim/${name} COMMAND ${SIM_TEST} ${status} ${RACKVM} ${expect} -- ${C_ARGS})
   set_tests_properties(sim/${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout}
@@ -74,17 +77,15 @@ sim_case(cluster-coherence-verbs 0
   ARGS --hosts 2 --host-cpus 1 --timeout 900 --provider verbs
   -- --guest testos --vcpus 2 --mem 256M --test coherence --seconds 2 --timeout 600)
 # The stock Linux guest across the 2 hosts (issue 8's goal: cpus=2, 2 NUMA
-# nodes). Not there yet: with shadow paging in the hosts both CPUs come up
-# (23.6 s guest time), then the boot crawls through the initcalls and, in
-# one-host runs, stopped in the clocksource switch's stop_machine
-# (docs/cluster-sim.md). Opt in with -DRACKVM_SIM_CLUSTER_LINUX=ON.
-option(RACKVM_SIM_CLUSTER_LINUX "the 2-host QEMU Linux case (does not pass yet)" OFF)
-if(RACKVM_SIM_CLUSTER_LINUX)
-  sim_case(cluster-linux-smp 0 LABEL long
-    EXPECT "RACKVM-RESULT test=smp status=pass cpus=2 nodes=2"
-    ARGS --hosts 2 --host-cpus 1 --host-mem 2G --host-paging shadow --timeout 1100
-    --provider tcp -- --guest linux --vcpus 2 --mem 512M --test smp --timeout 1000)
-endif()
+# nodes), with shadow paging in the hosts (docs/cluster-sim.md: QEMU's TCG
+# makes nested page-table walks writes). 11 min wall with the plain build
+# (/init at 177 s guest time); the suite's ASan build took longer with a
+# 10-minute stall after SMP bring-up: in make check-long, not make check,
+# to keep CI's run well inside its 90 minutes.
+sim_case(cluster-linux-smp 0 LABEL long TIMEOUT 2700
+  EXPECT "RACKVM-RESULT test=smp status=pass cpus=2 nodes=2" "Brought up 2 nodes, 2 CPUs"
+  ARGS --hosts 2 --host-cpus 1 --host-mem 2G --host-paging shadow --timeout 2600
+  --provider tcp -- --guest linux --vcpus 2 --mem 512M --test smp --timeout 2500)
 
 # The benchmarks inside a QEMU host over libfabric tcp and over native verbs
 # on rxe0 (README's tables): both bench processes on host 0. ~6 min. (No
