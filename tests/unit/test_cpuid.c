@@ -64,6 +64,12 @@ static struct kvm_cpuid2 *table_from(const struct kvm_cpuid_entry2 *e, size_t n)
 	return c;
 }
 
+/* The host-like table above, malloc'd (free() it). */
+static struct kvm_cpuid2 *synthetic_table(void)
+{
+	return table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+}
+
 static const struct kvm_cpuid_entry2 *must_find(const struct kvm_cpuid2 *c,
 						unsigned int f, unsigned int i)
 {
@@ -185,8 +191,7 @@ static void check_one(const struct kvm_cpuid2 *in, unsigned int id, unsigned int
 
 static void test_all_counts(void **state)
 {
-	struct kvm_cpuid2 *in =
-	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in = synthetic_table();
 	size_t size = sizeof(*in) + in->nent * sizeof(in->entries[0]);
 	struct kvm_cpuid2 *copy = malloc(size);
 
@@ -205,8 +210,7 @@ static void test_all_counts(void **state)
 
 static void test_ids_differ_per_vcpu(void **state)
 {
-	struct kvm_cpuid2 *in =
-	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in = synthetic_table();
 	struct kvm_cpuid2 *a = NULL, *b = NULL;
 
 	(void)state;
@@ -223,8 +227,7 @@ static void test_ids_differ_per_vcpu(void **state)
 
 static void test_rejects(void **state)
 {
-	struct kvm_cpuid2 *in =
-	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in = synthetic_table();
 	struct kvm_cpuid2 *out = NULL;
 
 	(void)state;
@@ -266,8 +269,7 @@ static void test_no_leaf_1f_or_b(void **state)
 /* Across nodes: steal time and what rides on it go, kvmclock stays. */
 static void test_for_nodes(void **state)
 {
-	struct kvm_cpuid2 *in =
-	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in = synthetic_table();
 	struct kvm_cpuid2 *out = NULL;
 	uint32_t one, many;
 
@@ -297,8 +299,7 @@ static void test_for_nodes(void **state)
 /* A package of its own: one core, the id is the package's. */
 static void test_alone(void **state)
 {
-	struct kvm_cpuid2 *in =
-	    table_from(synthetic, sizeof(synthetic) / sizeof(synthetic[0]));
+	struct kvm_cpuid2 *in = synthetic_table();
 	struct kvm_cpuid2 *out = NULL;
 
 	(void)state;
