@@ -47,6 +47,7 @@ struct run_opts {
 	unsigned int heartbeat_ms; /* --nodes: 0 = the default */
 	bool mesh_only;	      /* --nodes: check the mesh, run no guest */
 	unsigned int migrate_storm_ms; /* --nodes: move a random vCPU this often */
+	unsigned int time_dilation;    /* 0: real time (core.h) */
 	const char *control;	       /* --nodes: the coordinator's endpoint */
 	bool numa_off;
 	bool verbose;

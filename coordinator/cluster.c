@@ -34,7 +34,7 @@ struct cluster {
 	bool interrupted;
 	const char *memory;    /* guest RAM: "shared" or "dsm" */
 	int shared_fd;	       /* "shared": the memfd every node inherits */
-	char shared_fd_str[16], secs[16], timeout[16];
+	char shared_fd_str[16], secs[16], timeout[16], dilation[16];
 	struct cluster_net net; /* --netns, --link-delay-us */
 	char policy_opt[RUN_POLICY_ARGS_MAX][32]; /* "--policy-..." */
 	char connect_ms[16];
@@ -54,8 +54,10 @@ static void cluster_vm_args(struct cluster *c, char **args, int *n)
 		{"--initrd", o->initrd}, {"--append", o->append},
 		{"--memory", c->memory}, {"--numa", o->numa_off ? "off" : "on"},
 		{"--guest-seconds", c->secs}, {"--timeout", c->timeout},
+		{"--time-dilation", o->time_dilation ? c->dilation : NULL},
 	};
 
+	snprintf(c->dilation, sizeof(c->dilation), "%u", o->time_dilation);
 	snprintf(c->secs, sizeof(c->secs), "%u", o->seconds);
 	snprintf(c->timeout, sizeof(c->timeout), "%u", o->timeout);
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {

@@ -52,9 +52,13 @@ static const char run_usage[] =
 	"  --control EP          with --nodes: the coordinator's ZeroMQ endpoint\n"
 	"                        (default tcp://127.0.0.1:FREE-PORT; printed at start)\n"
 	"                        for rackvm migrate / rackvm stats --coordinator EP\n"
-	"  --migrate-storm MS    with --nodes: every MS ms move a random vCPU to a\n"
-	"                        random other node; the summary prints the moves and\n"
-	"                        their pause p50/p99/max\n"
+	"  --migrate-storm MS    with --nodes: every MS ms (guest time) move a random\n"
+	"                        vCPU to a random other node; the summary prints the\n"
+	"                        moves and their pause p50/p99/max\n"
+	"  --time-dilation D|auto  the guest's clocks run D times slower than the\n"
+	"                        host's (1..1000; default 1: real time): for hosts far\n"
+	"                        slower than hardware; auto: 10 in a QEMU TCG host,\n"
+	"                        else 1 (docs/architecture.md)\n"
 	"  --verbose             log exits rackvm ignores and other details\n"
 	"  --help                this text\n"
 	"\nWith --nodes, the placement policy:\n";
@@ -108,7 +112,7 @@ static int bad(const char *opt, const char *val, const char *want)
 
 enum { OPT_GUEST = 256, OPT_VCPUS, OPT_MEM, OPT_TEST, OPT_SECONDS, OPT_KERNEL,
        OPT_INITRD, OPT_APPEND, OPT_NODES, OPT_TIMEOUT, OPT_MEMORY, OPT_NUMA, OPT_MESH_ONLY, OPT_HEARTBEAT, OPT_PROVIDER, OPT_VERBOSE, OPT_HELP,
-       OPT_CONTROL, OPT_STORM, OPT_POLICY };
+       OPT_CONTROL, OPT_STORM, OPT_DILATION, OPT_POLICY };
 
 static const struct option run_options[] = {
 	{"guest", required_argument, NULL, OPT_GUEST},
@@ -132,6 +136,7 @@ static const struct option run_options[] = {
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"control", required_argument, NULL, OPT_CONTROL},
 	{"migrate-storm", required_argument, NULL, OPT_STORM},
+	{"time-dilation", required_argument, NULL, OPT_DILATION},
 	{"help", no_argument, NULL, OPT_HELP},
 	POLICY_LONGOPTS(OPT_POLICY),
 	{NULL, 0, NULL, 0},
@@ -191,6 +196,10 @@ static int run_option(struct run_opts *o, int c, const char *arg)
 		if (parse_uint(arg, &o->migrate_storm_ms) || !o->migrate_storm_ms ||
 		    o->migrate_storm_ms > 3600000)
 			return bad("--migrate-storm", arg, "give milliseconds, 1..3600000");
+		return -1;
+	case OPT_DILATION:
+		if (ctl_parse_dilation(arg, &o->time_dilation))
+			return bad("--time-dilation", arg, "give 1..1000 or auto");
 		return -1;
 	case OPT_CONTROL:
 		if (strncmp(arg, "tcp://", 6) && strncmp(arg, "ipc://", 6))
@@ -286,6 +295,7 @@ static int run_one(const struct run_opts *o)
 		.kernel = o->kernel, .initrd = o->initrd, .append = o->append,
 		.test = o->test, .seconds = o->seconds, .timeout_s = o->timeout,
 		.verbose = o->verbose, .numa_off = o->numa_off,
+		.time_dilation = o->time_dilation,
 	};
 	struct vm_result res;
 	struct vm *vm;

@@ -46,6 +46,9 @@ static void coord_usage(FILE *f)
 	    "  --numa on|off        one NUMA node per rackvm node (default on)\n"
 	    "  --memory shared|dsm  guest RAM: dsm (coherent over the data plane) or\n"
 	    "                       shared (one memfd: every node on one host)\n"
+	    "  --time-dilation D|auto  the guest's clocks run D times slower (1..1000,\n"
+	    "                       default 1; auto: 10 in a QEMU TCG host); the\n"
+	    "                       --migrate-storm interval is guest time\n"
 	    "\nPlacement policy:\n%s"
 	    "  -h, --help           this text\n\n"
 	    "exit status: 0 the run finished and every node was healthy, 2 bad usage,\n"
@@ -73,6 +76,7 @@ enum {
 	OPT_NUMA,
 	OPT_MEMORY,
 	OPT_STORM,
+	OPT_DILATION,
 	OPT_POLICY,
 };
 
@@ -96,6 +100,7 @@ static const struct option coord_longopts[] = {
     {"numa", required_argument, NULL, OPT_NUMA},
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"migrate-storm", required_argument, NULL, OPT_STORM},
+    {"time-dilation", required_argument, NULL, OPT_DILATION},
     POLICY_LONGOPTS(OPT_POLICY),
     {"help", no_argument, NULL, 'h'},
     {0},
@@ -146,6 +151,12 @@ static int coord_vm_opt(struct coord_opts *o, int c, const char *arg)
 	case OPT_MEMORY:
 		o->memory = arg;
 		return coord_choice("memory", arg, "shared", "dsm");
+	case OPT_DILATION:
+		if (!ctl_parse_dilation(arg, &o->time_dilation))
+			return 0;
+		fprintf(stderr, "rackvm coordinator: --time-dilation '%s': give 1..%u or auto\n",
+			arg, VM_MAX_DILATION);
+		return -1;
 	default:
 		return 1;
 	}

@@ -74,6 +74,8 @@ static void coord_vm_spec(const struct coord_opts *o, Rackvm__VmSpec *vm)
 	vm->timeout = o->timeout;
 	vm->has_numa_off = true;
 	vm->numa_off = o->numa_off;
+	vm->has_time_dilation = o->time_dilation > 1;
+	vm->time_dilation = o->time_dilation;
 }
 
 int coord_send_configs(struct coord *c)

@@ -165,15 +165,18 @@ static uint64_t coord_rand(struct coord *c)
 
 void coord_storm(struct coord *c, uint64_t now)
 {
+	/* the interval is guest time: the host's under time dilation D is D x */
+	uint64_t every = (uint64_t)c->o->migrate_storm_ms *
+			 (c->o->time_dilation ? c->o->time_dilation : 1);
 	unsigned int idle = 0, pick, to;
 
-	if (!c->o->migrate_storm_ms || c->o->nodes < 2 || !coord_vm_running(c))
+	if (!every || c->o->nodes < 2 || !coord_vm_running(c))
 		return;
 	if (!c->next_storm)
-		c->next_storm = now + c->o->migrate_storm_ms;
+		c->next_storm = now + every;
 	if (now < c->next_storm)
 		return;
-	c->next_storm = now + c->o->migrate_storm_ms;
+	c->next_storm = now + every;
 	for (unsigned int i = 0; i < c->o->vcpus; i++)
 		idle += !c->vcpus[i].moving;
 	if (!idle)

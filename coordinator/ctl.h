@@ -81,6 +81,9 @@ uint64_t ctl_now_us(void);
  * back, so that a stall of the observer is not blamed on its peers. */
 uint64_t ctl_stall_ms(uint64_t t0, long timeout_ms, uint64_t now);
 int ctl_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+/* --time-dilation: "auto" (vm_host_slowdown(): 10 in a QEMU TCG host, else 1)
+ * or 1..VM_MAX_DILATION. 0 or -EINVAL. */
+int ctl_parse_dilation(const char *s, unsigned int *out);
 /* Print "rackvm PROG: ..." style messages with a timestamp-free prefix. */
 void ctl_log(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install SIGINT/SIGTERM handlers that set a flag (ctl_stop_requested). */
@@ -103,7 +106,9 @@ struct coord_opts {
 	const char *guest, *test, *kernel, *initrd, *append, *memory;
 	unsigned int guest_seconds, timeout;
 	bool numa_off;
-	unsigned int migrate_storm_ms; /* move a random vCPU this often (0: never) */
+	unsigned int migrate_storm_ms; /* move a random vCPU this often (0: never);
+					* in guest time: times time_dilation */
+	unsigned int time_dilation;    /* 0: real time (core.h) */
 	bool policy_auto; /* --policy auto: move vCPUs toward their data */
 	struct policy_cfg policy;
 };

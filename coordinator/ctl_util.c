@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "coordinator/ctl.h"
+#include "core/core.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -44,6 +45,20 @@ int ctl_parse_uint(const char *s, unsigned long long max, unsigned long long *ou
 	if (errno || *end || v > max)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int ctl_parse_dilation(const char *s, unsigned int *out)
+{
+	unsigned long long v;
+
+	if (s && !strcmp(s, "auto")) {
+		*out = vm_host_slowdown();
+		return 0;
+	}
+	if (ctl_parse_uint(s, VM_MAX_DILATION, &v) || !v)
+		return -EINVAL;
+	*out = (unsigned int)v;
 	return 0;
 }
 

@@ -62,6 +62,7 @@ int node_vm_prepare(struct node_vm *nv, const Rackvm__Config *c, int shared_fd,
 		.node_id = c->node_id, .nr_nodes = c->node_count,
 		.vcpu_node = nv->placement, .node_mem = nv->node_mem,
 		.numa_off = s->numa_off, .mem_fd = -1,
+		.time_dilation = s->has_time_dilation ? s->time_dilation : 1,
 	};
 	return 0;
 }

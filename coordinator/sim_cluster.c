@@ -18,7 +18,7 @@ static const struct {
     {"guest", "guest"},	  {"vcpus", "vcpus"},		{"mem", "mem"},
     {"test", "test"},	  {"seconds", "guest-seconds"}, {"timeout", "timeout"},
     {"append", "append"}, {"kernel", "kernel"},		{"initrd", "initrd"},
-    {"numa", "numa"},	  {"memory", "memory"},
+    {"numa", "numa"},	  {"memory", "memory"},		{"time-dilation", "time-dilation"},
 };
 
 bool sim_is_cluster(const struct sim_opts *o)

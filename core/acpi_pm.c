@@ -10,10 +10,11 @@
 #include "core/acpi.h"
 #include "core/vmm.h"
 
-static uint32_t pm_timer_now(void)
+static uint32_t pm_timer_now(const struct vm *vm)
 {
 	/* 24-bit counter at 3.579545 MHz, from the host's monotonic clock */
-	return (uint32_t)((unsigned __int128)vm_now_ns() * ACPI_PM_TMR_HZ / 1000000000ULL) &
+	return (uint32_t)((unsigned __int128)vm_now_ns() * ACPI_PM_TMR_HZ /
+			  (1000000000ULL * vm->dilation)) &
 	       0xffffff;
 }
 
@@ -46,7 +47,7 @@ bool acpi_pm_pio(struct vcpu *v, uint16_t port, bool write, uint8_t *data,
 		return true; /* status/enable: no ACPI events are ever raised */
 	}
 	if (port == ACPI_PM_TMR_PORT)
-		val = pm_timer_now();
+		val = pm_timer_now(v->vm);
 	else if (port == ACPI_PM1A_CNT_PORT)
 		val = ACPI_PM1_CNT_SCI_EN; /* always in ACPI mode */
 	memcpy(data, &val, size > 4 ? 4 : size);

@@ -124,12 +124,14 @@ struct lapic {
 	struct lapic_state s;
 	uint64_t timer_start_ns;    /* when the current count started */
 	uint64_t timer_deadline_ns; /* host time of the next expiry, 0 if none */
-	uint64_t tsc_khz;	    /* guest TSC rate, for TSC-deadline mode */
+	uint64_t tsc_khz;	    /* the TSC's real rate, for TSC-deadline mode */
+	uint32_t dilation;	    /* bus clock: host ns per timer tick (core.h) */
 };
 
-/* @bsp: an AP starts in wait-for-SIPI, the BSP runs. @tsc_khz 0: 1 GHz. */
+/* @bsp: an AP starts in wait-for-SIPI, the BSP runs. @tsc_khz 0: 1 GHz.
+ * @dilation (0 = 1): the timer's bus clock runs that many times slower. */
 void lapic_init(struct lapic *l, uint8_t apic_id, bool bsp, uint64_t tsc_khz,
-		const struct lapic_ops *ops, void *ctx);
+		unsigned int dilation, const struct lapic_ops *ops, void *ctx);
 void lapic_destroy(struct lapic *l);
 /* INIT: registers to their power-up values, keeping the APIC ID. */
 void lapic_reset(struct lapic *l);
@@ -158,6 +160,9 @@ bool lapic_take_init(struct lapic *l);
 int lapic_take_sipi(struct lapic *l);
 /* Any event that should wake a halted vCPU (interrupt, NMI, INIT, SIPI). */
 bool lapic_has_wakeup(struct lapic *l);
+/* One line for a diagnostic: TPR, timer (LVT, count, time to its expiry at
+ * @now), the highest IRR and ISR vectors. */
+void lapic_describe(struct lapic *l, uint64_t now, char *buf, size_t len);
 
 /* Fire the timer if its deadline has passed at @now_ns (re-arms periodic). */
 void lapic_timer_poll(struct lapic *l, uint64_t now_ns);

@@ -47,6 +47,7 @@ struct vm_remote_ops {
 };
 
 #define VM_MAX_NODES 64
+#define VM_MAX_DILATION 1000
 
 struct vm_config {
 	unsigned int nr_vcpus;
@@ -67,6 +68,12 @@ struct vm_config {
 	const uint8_t *vcpu_node;  /* node of each vCPU, nr_vcpus entries */
 	const uint64_t *node_mem;  /* RAM homed on each node, in order; sums to mem_size */
 	bool numa_off;		   /* present one flat node to the guest */
+	/* Time dilation: the guest's clocks run this many times slower than the
+	 * host's (0 or 1: real time; up to VM_MAX_DILATION). The TSC rate the
+	 * guest is told is multiplied, its LAPIC and PM timers divided; same
+	 * on every node. For hosts far slower than hardware (QEMU TCG): a
+	 * guest's timer tick then fits the work it has to do. */
+	unsigned int time_dilation;
 	void *mem_host;		   /* RAM mapped by someone else (the DSM's guest view) */
 	int mem_fd;		   /* ... and its memfd; ignored when mem_host is NULL */
 	const struct vm_remote_ops *remote;

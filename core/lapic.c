@@ -99,7 +99,7 @@ void __lapic_reset_regs(struct lapic *l, struct lapic_notes *n)
 }
 
 void lapic_init(struct lapic *l, uint8_t apic_id, bool bsp, uint64_t tsc_khz,
-		const struct lapic_ops *ops, void *ctx)
+		unsigned int dilation, const struct lapic_ops *ops, void *ctx)
 {
 	struct lapic_notes n = {0};
 
@@ -108,6 +108,7 @@ void lapic_init(struct lapic *l, uint8_t apic_id, bool bsp, uint64_t tsc_khz,
 	l->ops = ops;
 	l->ctx = ctx;
 	l->tsc_khz = tsc_khz ? tsc_khz : 1000000; /* unknown rate: assume 1 GHz */
+	l->dilation = dilation ? dilation : 1;
 	l->s.id = (uint32_t)apic_id << 24;
 	__lapic_reset_regs(l, &n); /* timer was never armed: nothing to tell */
 	/* At power-up the APs sit in wait-for-SIPI; the BSP runs. */

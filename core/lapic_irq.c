@@ -4,6 +4,8 @@
  * destination, accepting into IRR (or as NMI/INIT/SIPI), priorities (SDM
  * vol. 3 "Task and Processor Priorities") and handing vectors to the vCPU.
  */
+#include <stdio.h>
+
 #include "core/lapic_priv.h"
 
 static uint32_t class_of(int vector)
@@ -223,6 +225,31 @@ int lapic_take_sipi(struct lapic *l)
 	}
 	pthread_mutex_unlock(&l->lock);
 	return vector;
+}
+
+static int highest_bit(const uint32_t *bits)
+{
+	for (int i = 7; i >= 0; i--)
+		if (bits[i])
+			return i * 32 + 31 - __builtin_clz(bits[i]);
+	return -1;
+}
+
+void lapic_describe(struct lapic *l, uint64_t now, char *buf, size_t len)
+{
+	long long due_us;
+
+	pthread_mutex_lock(&l->lock);
+	due_us = l->timer_deadline_ns ? ((long long)l->timer_deadline_ns - (long long)now) / 1000
+				      : 0;
+	snprintf(buf, len,
+		 "lapic TPR 0x%x timer LVT 0x%x ICR %u TSC-deadline 0x%llx %s%lld us, "
+		 "IRR top %d ISR top %d",
+		 l->s.tpr, l->s.lvt[LVT_TIMER], l->s.timer_icr,
+		 (unsigned long long)l->s.tsc_deadline,
+		 l->timer_deadline_ns ? "due in " : "not armed ", due_us, highest_bit(l->s.irr),
+		 highest_bit(l->s.isr));
+	pthread_mutex_unlock(&l->lock);
 }
 
 bool lapic_has_wakeup(struct lapic *l)

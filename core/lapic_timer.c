@@ -36,16 +36,18 @@ static uint64_t timer_divisor(uint32_t dcr)
 
 _Static_assert(1000000000ULL % LAPIC_TIMER_HZ == 0, "a timer tick must be whole ns");
 
-static uint64_t ticks_to_ns(uint64_t ticks, uint32_t dcr)
+/* Host ns for @ticks: the bus clock runs @l->dilation times slower than the
+ * host's under time dilation (core.h). */
+static uint64_t ticks_to_ns(const struct lapic *l, uint64_t ticks, uint32_t dcr)
 {
-	/* icr < 2^32, divisor <= 128, a few ns per tick: no overflow. */
-	return ticks * timer_divisor(dcr) * (1000000000ULL / LAPIC_TIMER_HZ);
+	/* icr < 2^32, divisor <= 128, 1 ns per tick, dilation <= 1000: no overflow. */
+	return ticks * timer_divisor(dcr) * (1000000000ULL / LAPIC_TIMER_HZ) * l->dilation;
 }
 
 /* The host spacing of a periodic timer's expiries (never below the floor). */
 static uint64_t timer_period_ns(const struct lapic *l)
 {
-	uint64_t period = ticks_to_ns(l->s.timer_icr, l->s.timer_dcr);
+	uint64_t period = ticks_to_ns(l, l->s.timer_icr, l->s.timer_dcr);
 
 	return period < LAPIC_TIMER_MIN_PERIOD_NS ? LAPIC_TIMER_MIN_PERIOD_NS : period;
 }
@@ -110,7 +112,7 @@ uint32_t __lapic_timer_current(struct lapic *l, uint64_t now)
 		left = timer_period_ns(l) - (now - deadline) % timer_period_ns(l);
 	else
 		return 0;
-	div = ticks_to_ns(1, l->s.timer_dcr);
+	div = ticks_to_ns(l, 1, l->s.timer_dcr);
 	count = (left + div - 1) / div; /* a count is whole until its tick ends */
 	return count > l->s.timer_icr ? l->s.timer_icr : (uint32_t)count;
 }
@@ -143,7 +145,7 @@ void __lapic_timer_write_icr(struct lapic *l, uint32_t val, uint64_t now,
 	if (timer_mode(l) == TIMER_PERIODIC)
 		timer_set_deadline(l, now + timer_period_ns(l), n);
 	else
-		timer_set_deadline(l, now + ticks_to_ns(val, l->s.timer_dcr), n);
+		timer_set_deadline(l, now + ticks_to_ns(l, val, l->s.timer_dcr), n);
 }
 
 void __lapic_timer_write_dcr(struct lapic *l, uint32_t val, uint64_t now,
@@ -154,7 +156,7 @@ void __lapic_timer_write_dcr(struct lapic *l, uint32_t val, uint64_t now,
 	l->s.timer_dcr = val & 0xB;
 	/* The count keeps its value and goes on at the new rate. */
 	if (count && l->timer_deadline_ns)
-		timer_set_deadline(l, now + ticks_to_ns(count, l->s.timer_dcr), n);
+		timer_set_deadline(l, now + ticks_to_ns(l, count, l->s.timer_dcr), n);
 }
 
 void lapic_timer_poll(struct lapic *l, uint64_t now_ns)
@@ -253,7 +255,7 @@ static uint64_t loaded_deadline(const struct lapic *l, uint64_t remaining, uint6
 	default: /* one-shot: remaining 0 means it already fired */
 		if (!l->s.timer_icr || !remaining)
 			return 0;
-		full = ticks_to_ns(l->s.timer_icr, l->s.timer_dcr);
+		full = ticks_to_ns(l, l->s.timer_icr, l->s.timer_dcr);
 		return now + (remaining > full ? full : remaining);
 	}
 }

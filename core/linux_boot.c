@@ -43,18 +43,20 @@ static const char cmdline_pvm[] =
 
 static int linux_cmdline(struct vm *vm, char *buf, size_t len)
 {
-	char khz[80] = "";
+	char khz[96] = "";
+	uint64_t guest_khz = vm_guest_tsc_khz(vm);
 	int n;
 
-	/* no-kvmclock over several nodes (host.c): the TSC's rate must come
-	 * from us, as rackvm has no PIT or HPET to calibrate it against; and
-	 * lpj= spares every AP its delay-loop calibration, which polls jiffies
-	 * (a page the CPU taking the tick writes) for a quarter second. lpj
-	 * is per jiffy: LINUX_ASSUMED_HZ, Debian's CONFIG_HZ. */
-	if (vm->nr_nodes > 1 && vm->tsc_khz)
-		snprintf(khz, sizeof(khz), " tsc_early_khz=%llu lpj=%llu",
-			 (unsigned long long)vm->tsc_khz,
-			 (unsigned long long)vm->tsc_khz * 1000 / LINUX_ASSUMED_HZ);
+	/* no-kvmclock over several nodes (host.c) or under time dilation
+	 * (kvmclock runs at the host's pace): the TSC's rate must come from
+	 * us, as rackvm has no PIT or HPET to calibrate it against; and lpj=
+	 * spares every AP its delay-loop calibration, which polls jiffies (a
+	 * page the CPU taking the tick writes) for a quarter second. lpj is
+	 * per jiffy: LINUX_ASSUMED_HZ, Debian's CONFIG_HZ. */
+	if ((vm->nr_nodes > 1 || vm->dilation > 1) && guest_khz)
+		snprintf(khz, sizeof(khz), "%s tsc_early_khz=%llu lpj=%llu",
+			 vm->nr_nodes > 1 ? "" : " no-kvmclock", (unsigned long long)guest_khz,
+			 (unsigned long long)guest_khz * 1000 / LINUX_ASSUMED_HZ);
 	n = snprintf(buf, len, "%s%s%s%s%s rackvm.test=%s rackvm.cpus=%u%s%s", cmdline_base,
 		     vm->pvm ? " " : "", vm->pvm ? cmdline_pvm : "", host_linux_quirks(vm), khz,
 		     vm->cfg.test ? vm->cfg.test : "smp", vm->nr_vcpus,

@@ -134,7 +134,7 @@ static int testos_bootinfo(struct vm *vm)
 	bi->nr_cpus = vm->nr_vcpus;
 	bi->seconds = vm->cfg.seconds;
 	bi->mem_size = vm->mem.size;
-	bi->tsc_khz = vm->tsc_khz;
+	bi->tsc_khz = vm_guest_tsc_khz(vm);
 	/* no --test: smp, unless a user program (--initrd) is the test */
 	snprintf(bi->test, sizeof(bi->test), "%s",
 		 vm->cfg.test ? vm->cfg.test : vm->cfg.initrd ? "" : "smp");

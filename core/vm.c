@@ -22,6 +22,11 @@ uint64_t vm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t vm_guest_tsc_khz(const struct vm *vm)
+{
+	return vm->tsc_khz * vm->dilation;
+}
+
 static int kvm_open(struct vm *vm)
 {
 	int version;
@@ -229,6 +234,11 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->mem.fd = -1;
 	vm->nr_vcpus = cfg->nr_vcpus;
+	vm->dilation = cfg->time_dilation ? cfg->time_dilation : 1;
+	if (vm->dilation > VM_MAX_DILATION) {
+		free(vm);
+		return -EINVAL;
+	}
 	err = vm_setup_nodes(vm);
 	if (err) {
 		free(vm);
@@ -379,6 +389,8 @@ static void vm_dump_vcpus(struct vm *vm, FILE *f)
 		vcpu_describe(v, where, sizeof(where));
 		fprintf(f, "rackvm: vCPU %u %s, %llu exits: %s\n", i, modes[v->mode],
 			(unsigned long long)v->stats.exits, where);
+		lapic_describe(&v->lapic, vm_now_ns(), where, sizeof(where));
+		fprintf(f, "rackvm: vCPU %u %s\n", i, where);
 	}
 }
 

@@ -78,7 +78,8 @@ struct vm {
 	int vm_fd;
 	int run_size;
 	bool pvm; /* the host KVM is PVM: enable its workarounds */
-	uint64_t tsc_khz;
+	uint64_t tsc_khz;      /* the TSC's real rate */
+	unsigned int dilation; /* cfg.time_dilation, at least 1 */
 	struct guest_mem mem;
 	struct ioapic ioapic;
 	struct uart uart;
@@ -103,6 +104,8 @@ void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 
 void vm_stop_remote(struct vm *vm, const struct vm_result *res);
 void vm_power_off(struct vm *vm, int status);
 uint64_t vm_now_ns(void);
+/* The TSC rate the guest is told: the real one times the dilation. */
+uint64_t vm_guest_tsc_khz(const struct vm *vm);
 
 /* vcpu.c */
 int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id);

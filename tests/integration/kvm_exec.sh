@@ -74,4 +74,5 @@ case $PWD/ in
 *) set -- "$@" --share "$PWD" ;;
 esac
 echo "kvm_exec: no usable /dev/kvm here: running in a QEMU host (rackvm sim)"
-exec "$rackvm" sim --hosts 1 --host-cpus 2 --host-mem 3G --timeout 3000 "$@" --shell "$cmd"
+exec "$rackvm" sim --hosts 1 --host-cpus 2 --host-mem 3G --timeout 3000 --host-paging shadow \
+	"$@" --shell "$cmd"

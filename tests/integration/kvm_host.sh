@@ -39,7 +39,11 @@ start() {
 	"$src"/*) ;;
 	*) set -- "$@" --share "$build" ;;
 	esac
-	setsid "$rackvm" sim --hosts 1 --host-cpus 2 --host-mem 4G --timeout 14400 "$@" \
+	# shadow paging: with NPT, QEMU's TCG makes the nested guest's page-table
+	# walks writes, and over node processes the guest's page tables would
+	# move between them on every TLB miss (docs/cluster-sim.md)
+	setsid "$rackvm" sim --hosts 1 --host-cpus 2 --host-mem 4G --timeout 14400 \
+		--host-paging shadow "$@" \
 		--shell "sh $here/kvm_serve.sh $spool" >"$spool/sim.log" 2>&1 </dev/null &
 	echo $! >"$spool/sim.pid"
 	echo "kvm_host: no usable /dev/kvm: booting one QEMU host for the KVM tests" \

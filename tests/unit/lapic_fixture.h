@@ -92,7 +92,7 @@ static inline void env_init(struct env *e, uint8_t id, bool bsp)
 	memset(e, 0, sizeof(*e));
 	e->f.l = &e->l;
 	e->f.now = T0;
-	lapic_init(&e->l, id, bsp, 2000000 /* 2 GHz */, &fake_ops, &e->f);
+	lapic_init(&e->l, id, bsp, 2000000 /* 2 GHz */, 1, &fake_ops, &e->f);
 }
 
 static inline int setup(void **state)

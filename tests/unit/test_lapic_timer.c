@@ -58,6 +58,26 @@ static void test_timer_oneshot(void **state)
 	assert_int_equal(rd(e, 0x390), 0);
 }
 
+/* Time dilation 10: the bus clock's ticks last 10 host ns; TSC-deadline
+ * still converts at the TSC's real rate (the guest was told a 10x rate). */
+static void test_timer_dilated(void **state)
+{
+	struct env *e = *state;
+
+	e->l.dilation = 10;
+	wr(e, 0xF0, 0x1FF);
+	wr(e, 0x320, 0x40);
+	wr(e, 0x3E0, 0x1); /* divide by 4 */
+	wr(e, 0x380, 1000);
+	assert_int_equal(e->f.deadline, T0 + 40000);
+	e->f.now = T0 + 4000;
+	assert_int_equal(rd(e, 0x390), 900);
+	lapic_timer_poll(&e->l, T0 + 39999);
+	assert_false(irr_has(e, 0x40));
+	lapic_timer_poll(&e->l, T0 + 40000);
+	assert_int_equal(lapic_pending_vector(&e->l), 0x40);
+}
+
 static void test_timer_periodic(void **state)
 {
 	struct env *e = *state;
@@ -243,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_reset_keeps_id_stops_timer),
 	    T(test_timer_oneshot),
+	    T(test_timer_dilated),
 	    T(test_timer_periodic),
 	    T(test_timer_masked),
 	    T(test_timer_divide),

@@ -52,7 +52,7 @@ static void cpu_create(struct fixture *fx, struct cpu *c, unsigned int id)
 	assert_int_equal(cpuid_for_vcpu(fx->sup, id, 2, &cpuid), 0);
 	assert_int_equal(ioctl(c->fd, KVM_SET_CPUID2, cpuid), 0);
 	free(cpuid);
-	lapic_init(&c->lapic, (uint8_t)id, id == 0, 1000000, &test_lapic_ops, NULL);
+	lapic_init(&c->lapic, (uint8_t)id, id == 0, 1000000, 1, &test_lapic_ops, NULL);
 	c->extra = (struct vcpu_extra){.apic_id = id};
 }
 
