@@ -154,7 +154,8 @@ static int coord_vm_opt(struct coord_opts *o, int c, const char *arg)
 	case OPT_DILATION:
 		if (!ctl_parse_dilation(arg, &o->time_dilation))
 			return 0;
-		fprintf(stderr, "rackvm coordinator: --time-dilation '%s': give 1..%u or auto\n",
+		fprintf(stderr,
+			"rackvm coordinator: --time-dilation '%s': give 1..%u or auto\n",
 			arg, VM_MAX_DILATION);
 		return -1;
 	default:

@@ -126,6 +126,9 @@ struct lapic {
 	uint64_t timer_deadline_ns; /* host time of the next expiry, 0 if none */
 	uint64_t tsc_khz;	    /* the TSC's real rate, for TSC-deadline mode */
 	uint32_t dilation;	    /* bus clock: host ns per timer tick (core.h) */
+	/* for diagnostics (lapic_describe): fixed interrupts set in IRR (a set
+	 * bit set again counts), vectors moved to ISR, EOIs */
+	uint64_t n_irr, n_isr, n_eoi, n_sent;
 };
 
 /* @bsp: an AP starts in wait-for-SIPI, the BSP runs. @tsc_khz 0: 1 GHz.

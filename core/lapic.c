@@ -60,8 +60,10 @@ void lapic_notes_flush(struct lapic *l, const struct lapic_notes *n)
 
 	if (!ops)
 		return;
-	if (n->send_ipi && ops->send_ipi)
+	if (n->send_ipi && ops->send_ipi) {
+		l->n_sent++; /* only this vCPU's thread writes its ICR */
 		ops->send_ipi(l->ctx, &n->ipi);
+	}
 	if (n->eoi && ops->eoi_level)
 		ops->eoi_level(l->ctx, n->eoi_vector);
 	if (n->timer && ops->timer_changed)
@@ -161,6 +163,7 @@ static void __lapic_eoi(struct lapic *l, struct lapic_notes *n)
 {
 	int v = lapic_vec_highest(l->s.isr);
 
+	l->n_eoi++;
 	if (v < 0)
 		return;
 	lapic_vec_set(l->s.isr, (uint8_t)v, false);

@@ -66,6 +66,7 @@ void __lapic_set_irr(struct lapic *l, uint8_t vector, bool level_trig)
 	}
 	lapic_vec_set(l->s.irr, vector, true);
 	lapic_vec_set(l->s.tmr, vector, level_trig);
+	l->n_irr++;
 }
 
 /* ---- delivery ---- */
@@ -185,6 +186,7 @@ void lapic_ack(struct lapic *l, uint8_t vector)
 	if (lapic_vec_test(l->s.irr, vector)) {
 		lapic_vec_set(l->s.irr, vector, false);
 		lapic_vec_set(l->s.isr, vector, true);
+		l->n_isr++;
 	}
 	pthread_mutex_unlock(&l->lock);
 }
@@ -240,15 +242,19 @@ void lapic_describe(struct lapic *l, uint64_t now, char *buf, size_t len)
 	long long due_us;
 
 	pthread_mutex_lock(&l->lock);
-	due_us = l->timer_deadline_ns ? ((long long)l->timer_deadline_ns - (long long)now) / 1000
-				      : 0;
-	snprintf(buf, len,
-		 "lapic TPR 0x%x timer LVT 0x%x ICR %u TSC-deadline 0x%llx %s%lld us, "
-		 "IRR top %d ISR top %d",
-		 l->s.tpr, l->s.lvt[LVT_TIMER], l->s.timer_icr,
-		 (unsigned long long)l->s.tsc_deadline,
-		 l->timer_deadline_ns ? "due in " : "not armed ", due_us, highest_bit(l->s.irr),
-		 highest_bit(l->s.isr));
+	due_us = l->timer_deadline_ns
+		     ? ((long long)l->timer_deadline_ns - (long long)now) / 1000
+		     : 0;
+	snprintf(
+	    buf, len,
+	    "lapic TPR 0x%x timer LVT 0x%x ICR %u TSC-deadline 0x%llx %s%lld us, "
+	    "IRR top %d ISR top %d; %llu set in IRR, %llu to ISR, %llu EOIs, %llu sent",
+	    l->s.tpr, l->s.lvt[LVT_TIMER], l->s.timer_icr,
+	    (unsigned long long)l->s.tsc_deadline,
+	    l->timer_deadline_ns ? "due in " : "not armed ", due_us,
+	    highest_bit(l->s.irr), highest_bit(l->s.isr), (unsigned long long)l->n_irr,
+	    (unsigned long long)l->n_isr, (unsigned long long)l->n_eoi,
+	    (unsigned long long)l->n_sent);
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -41,7 +41,8 @@ _Static_assert(1000000000ULL % LAPIC_TIMER_HZ == 0, "a timer tick must be whole 
 static uint64_t ticks_to_ns(const struct lapic *l, uint64_t ticks, uint32_t dcr)
 {
 	/* icr < 2^32, divisor <= 128, 1 ns per tick, dilation <= 1000: no overflow. */
-	return ticks * timer_divisor(dcr) * (1000000000ULL / LAPIC_TIMER_HZ) * l->dilation;
+	return ticks * timer_divisor(dcr) * (1000000000ULL / LAPIC_TIMER_HZ) *
+	       l->dilation;
 }
 
 /* The host spacing of a periodic timer's expiries (never below the floor). */

@@ -55,7 +55,8 @@ static int linux_cmdline(struct vm *vm, char *buf, size_t len)
 	 * per jiffy: LINUX_ASSUMED_HZ, Debian's CONFIG_HZ. */
 	if ((vm->nr_nodes > 1 || vm->dilation > 1) && guest_khz)
 		snprintf(khz, sizeof(khz), "%s tsc_early_khz=%llu lpj=%llu",
-			 vm->nr_nodes > 1 ? "" : " no-kvmclock", (unsigned long long)guest_khz,
+			 vm->nr_nodes > 1 ? "" : " no-kvmclock",
+			 (unsigned long long)guest_khz,
 			 (unsigned long long)guest_khz * 1000 / LINUX_ASSUMED_HZ);
 	n = snprintf(buf, len, "%s%s%s%s%s rackvm.test=%s rackvm.cpus=%u%s%s", cmdline_base,
 		     vm->pvm ? " " : "", vm->pvm ? cmdline_pvm : "", host_linux_quirks(vm), khz,

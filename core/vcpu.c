@@ -142,7 +142,8 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int id)
 	if (err)
 		return err;
 	v->local = vm->vcpu_node[id] == vm->node_id;
-	lapic_init(&v->lapic, (uint8_t)id, id == 0, vm->tsc_khz, vm->dilation, &vcpu_lapic_ops, v);
+	lapic_init(&v->lapic, (uint8_t)id, id == 0, vm->tsc_khz, vm->dilation,
+		   &vcpu_lapic_ops, v);
 	v->mode = id == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
 	return 0;
 }

@@ -375,6 +375,25 @@ static void vm_wait(struct vm *vm)
 			vm->cfg.timeout_s);
 }
 
+/* What KVM holds for the vCPU's interrupts: a lost interrupt shows here. */
+static void vm_dump_kvm_irq(struct vcpu *v, FILE *f)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
+	    ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	fprintf(
+	    f,
+	    "rackvm: vCPU %u kvm: IF %u ready-for-injection %u window asked %u queued %u "
+	    "(0x%x) shadow %u, %llu injected\n",
+	    v->id, (unsigned int)(regs.rflags >> 9) & 1,
+	    v->run->ready_for_interrupt_injection, v->run->request_interrupt_window,
+	    ev.interrupt.injected, ev.interrupt.nr, ev.interrupt.shadow,
+	    (unsigned long long)v->stats.injected);
+}
+
 /* Where every vCPU was when the run stopped (the threads have ended). */
 static void vm_dump_vcpus(struct vm *vm, FILE *f)
 {
@@ -391,6 +410,7 @@ static void vm_dump_vcpus(struct vm *vm, FILE *f)
 			(unsigned long long)v->stats.exits, where);
 		lapic_describe(&v->lapic, vm_now_ns(), where, sizeof(where));
 		fprintf(f, "rackvm: vCPU %u %s\n", i, where);
+		vm_dump_kvm_irq(v, f);
 	}
 }
 
