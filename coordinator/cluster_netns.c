@@ -22,7 +22,7 @@
 #define NET_COORD   1  /* the bridge's address: .1 */
 #define NET_BASE    10 /* node K: .(10 + K) */
 #define NET_BRIDGE  "rvbr"
-#define NET_DEV	    "eth0" /* the node's end of its veth */
+#define NET_DEV	    "rvnet" /* the node's end of its veth (not eth0: the host may have one) */
 #define NET_RUN_DIR "/run/netns"
 #define NET_WORDS   24
 

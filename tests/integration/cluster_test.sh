@@ -298,11 +298,11 @@ case_runnetns() {
 	ino1=$(readlink /proc/"$n1"/ns/net | tr -dc 0-9)
 	ino0=$(readlink /proc/"$(netns_node 0)"/ns/net | tr -dc 0-9)
 	[ "$ino0" != "$ino1" ] || fail "nodes 0 and 1 share a namespace"
-	nsenter -t "$n1" -n ip -4 -o addr show dev eth0 | tee "$tmp/addr.log"
+	nsenter -t "$n1" -n ip -4 -o addr show dev rvnet | tee "$tmp/addr.log"
 	grep -q "inet 10.78.0.11/24" "$tmp/addr.log" || fail "node 1 has no 10.78.0.11"
 	if [ -n "$rate" ]; then
-		nsenter -t "$n1" -n tc qdisc show dev eth0 | tee "$tmp/tc.log"
-		grep -Eiq "qdisc tbf .*rate $rate" "$tmp/tc.log" || fail "no tbf $rate on eth0"
+		nsenter -t "$n1" -n tc qdisc show dev rvnet | tee "$tmp/tc.log"
+		grep -Eiq "qdisc tbf .*rate $rate" "$tmp/tc.log" || fail "no tbf $rate on rvnet"
 	fi
 	wait_pid $sup 150
 	st=$?
@@ -368,7 +368,7 @@ case_netnsfail() {
 	chmod +x "$tmp/bin/tc"
 	PATH=$tmp/bin:$PATH "$R" run --nodes 2 --netns --mesh-only --link-rate 10mbit \
 		>"$tmp/run.log" 2>&1 &
-	finish_run $! 3 "tc -n rackvm-run-[0-9]*-n0 qdisc add dev eth0 root tbf rate 10000000bit.*failed (status 2): tc: simulated failure" \
+	finish_run $! 3 "tc -n rackvm-run-[0-9]*-n0 qdisc add dev rvnet root tbf rate 10000000bit.*failed (status 2): tc: simulated failure" \
 		"the failing command is not named"
 }
 
