@@ -66,7 +66,7 @@ static bool continue_wp_works(uint64_t features)
 	int mfd = memfd_create("rackvm-dsm-probe", MFD_CLOEXEC), ufd = -1;
 	uint8_t *view = MAP_FAILED;
 	bool ok = false;
-	uint64_t have;
+	uint64_t have = 0;
 
 	if (mfd < 0 || ftruncate(mfd, DSM_PAGE_SIZE))
 		goto out;
@@ -90,7 +90,7 @@ out:
 /* UFFDIO_API takes features once per fd: probe on a throw-away fd first. */
 static int uffd_setup(struct dsm *d)
 {
-	uint64_t have, want = UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_MINOR_SHMEM |
+	uint64_t have = 0, want = UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_MINOR_SHMEM |
 			      UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
 	int fd = uffd_open(0, &have);
 
