@@ -54,6 +54,10 @@ static void add_note(struct image *im, const char *name, uint32_t type, const vo
 	    .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = descsz, .n_type = type};
 	size_t name_al = (nh.n_namesz + 3) & ~3U, desc_al = (descsz + 3) & ~3U;
 
+	if (NOTE_OFF + im->note_len + sizeof(nh) + name_al + desc_al > IMG_SIZE) {
+		fail_msg("note does not fit the test image");
+		return;
+	}
 	memcpy(p, &nh, sizeof(nh));
 	memcpy(p + sizeof(nh), name, nh.n_namesz);
 	memcpy(p + sizeof(nh) + name_al, desc, descsz);

@@ -174,14 +174,16 @@ static inline int mesh_run(const struct mesh_opts *o, mesh_fn fn, void *arg)
 		waitpid(pid[i], &st, 0);
 		if (WIFEXITED(st) && !WEXITSTATUS(st))
 			continue;
-		fprintf(stderr, "mesh %s n=%u: node %u %s %d\n", o->prov, o->n, i,
+		fprintf(stderr, "mesh %s n=%u: node %u %s %d\n",
+			o->prov ? o->prov : "(default)", o->n, i,
 			WIFEXITED(st) ? "exited with" : "killed by signal",
 			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		bad++;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (getenv("RACKVM_TEST_VERBOSE"))
-		fprintf(stderr, "mesh %s n=%u: %.3f s\n", o->prov, o->n,
+		fprintf(stderr, "mesh %s n=%u: %.3f s\n", o->prov ? o->prov : "(default)",
+			o->n,
 			(double)(t1.tv_sec - t0.tv_sec) +
 			    (t1.tv_nsec - t0.tv_nsec) * 1e-9);
 	return bad;
