@@ -12,6 +12,7 @@
 #define RACKVM_CORE_APIC_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -114,6 +115,8 @@ struct lapic_state {
 };
 _Static_assert(sizeof(struct lapic_state) == 192, "lapic_state is part of the wire");
 
+#define LAPIC_TRACE 24
+
 /* LVT indices into lapic_state.lvt */
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR };
 
@@ -129,6 +132,15 @@ struct lapic {
 	/* for diagnostics (lapic_describe): fixed interrupts set in IRR (a set
 	 * bit set again counts), vectors moved to ISR, EOIs */
 	uint64_t n_irr, n_isr, n_eoi, n_sent;
+	/* the last LAPIC_TRACE events, under @lock: R set in IRR (arg 1: it
+	 * was set already), A moved to ISR, E EOI, T timer deadline (arg 1:
+	 * armed, 0: stopped) */
+	struct lapic_event {
+		uint64_t ns;
+		char kind;
+		uint8_t vector, arg;
+	} trace[LAPIC_TRACE];
+	unsigned int trace_next;
 };
 
 /* @bsp: an AP starts in wait-for-SIPI, the BSP runs. @tsc_khz 0: 1 GHz.
@@ -166,6 +178,8 @@ bool lapic_has_wakeup(struct lapic *l);
 /* One line for a diagnostic: TPR, timer (LVT, count, time to its expiry at
  * @now), the highest IRR and ISR vectors. */
 void lapic_describe(struct lapic *l, uint64_t now, char *buf, size_t len);
+/* The event trace (struct lapic), oldest first, one line to @f. */
+void lapic_print_trace(struct lapic *l, uint64_t now, FILE *f, unsigned int vcpu);
 
 /* Fire the timer if its deadline has passed at @now_ns (re-arms periodic). */
 void lapic_timer_poll(struct lapic *l, uint64_t now_ns);

@@ -164,6 +164,7 @@ static void __lapic_eoi(struct lapic *l, struct lapic_notes *n)
 	int v = lapic_vec_highest(l->s.isr);
 
 	l->n_eoi++;
+	__lapic_trace(l, 'E', v < 0 ? 0 : (uint8_t)v, 0);
 	if (v < 0)
 		return;
 	lapic_vec_set(l->s.isr, (uint8_t)v, false);

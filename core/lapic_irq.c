@@ -5,6 +5,7 @@
  * vol. 3 "Task and Processor Priorities") and handing vectors to the vCPU.
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "core/lapic_priv.h"
 
@@ -64,6 +65,7 @@ void __lapic_set_irr(struct lapic *l, uint8_t vector, bool level_trig)
 		__lapic_error(l, ESR_RECV_ILLEGAL_VECTOR);
 		return;
 	}
+	__lapic_trace(l, 'R', vector, lapic_vec_test(l->s.irr, vector));
 	lapic_vec_set(l->s.irr, vector, true);
 	lapic_vec_set(l->s.tmr, vector, level_trig);
 	l->n_irr++;
@@ -187,6 +189,7 @@ void lapic_ack(struct lapic *l, uint8_t vector)
 		lapic_vec_set(l->s.irr, vector, false);
 		lapic_vec_set(l->s.isr, vector, true);
 		l->n_isr++;
+		__lapic_trace(l, 'A', vector, 0);
 	}
 	pthread_mutex_unlock(&l->lock);
 }
@@ -255,6 +258,36 @@ void lapic_describe(struct lapic *l, uint64_t now, char *buf, size_t len)
 	    highest_bit(l->s.irr), highest_bit(l->s.isr), (unsigned long long)l->n_irr,
 	    (unsigned long long)l->n_isr, (unsigned long long)l->n_eoi,
 	    (unsigned long long)l->n_sent);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void __lapic_trace(struct lapic *l, char kind, uint8_t vector, uint8_t arg)
+{
+	struct lapic_event *e = &l->trace[l->trace_next++ % LAPIC_TRACE];
+	struct timespec ts; /* not lapic_now(): its hook may not run under the lock */
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*e = (struct lapic_event){.ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+					(uint64_t)ts.tv_nsec,
+				  .kind = kind,
+				  .vector = vector,
+				  .arg = arg};
+}
+
+void lapic_print_trace(struct lapic *l, uint64_t now, FILE *f, unsigned int vcpu)
+{
+	pthread_mutex_lock(&l->lock);
+	fprintf(f, "rackvm: vCPU %u lapic events (us before the end):", vcpu);
+	for (unsigned int i = 0; i < LAPIC_TRACE; i++) {
+		const struct lapic_event *e =
+		    &l->trace[(l->trace_next + i) % LAPIC_TRACE];
+
+		if (e->kind)
+			fprintf(f, " %c%02x%s@%lld", e->kind, e->vector,
+				e->arg ? "+" : "",
+				((long long)now - (long long)e->ns) / 1000);
+	}
+	fputc('\n', f);
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -76,6 +76,7 @@ void __lapic_reset_regs(struct lapic *l, struct lapic_notes *n);
 /* Clamp every field of a loaded blob to what the guest could have written. */
 void __lapic_state_sanitize(struct lapic *l, struct lapic_state *s);
 
+void __lapic_trace(struct lapic *l, char kind, uint8_t vector, uint8_t arg);
 void __lapic_timer_stop(struct lapic *l, struct lapic_notes *n);
 void __lapic_timer_write_lvt(struct lapic *l, uint32_t val, struct lapic_notes *n);
 void __lapic_timer_write_icr(struct lapic *l, uint32_t val, uint64_t now,

@@ -62,6 +62,7 @@ static void timer_set_deadline(struct lapic *l, uint64_t deadline, struct lapic_
 {
 	if (l->timer_deadline_ns == deadline)
 		return;
+	__lapic_trace(l, 'T', 0, deadline != 0);
 	l->timer_deadline_ns = deadline;
 	n->timer = true;
 	n->deadline_ns = deadline;

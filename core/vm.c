@@ -411,6 +411,7 @@ static void vm_dump_vcpus(struct vm *vm, FILE *f)
 		lapic_describe(&v->lapic, vm_now_ns(), where, sizeof(where));
 		fprintf(f, "rackvm: vCPU %u %s\n", i, where);
 		vm_dump_kvm_irq(v, f);
+		lapic_print_trace(&v->lapic, vm_now_ns(), f, i);
 	}
 }
 
