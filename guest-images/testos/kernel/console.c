@@ -50,6 +50,12 @@ void kprintf(const char *fmt, ...)
 
 void power_off(uint32_t status)
 {
+	uint64_t early = __atomic_load_n(&g_early_wakeups, __ATOMIC_RELAXED);
+
+	if (early)
+		kprintf("testos: %lu interrupts came before the HLT of sti; hlt (the "
+			"host lost STI's interrupt shadow; resumed past the HLT)\n",
+			(unsigned long)early);
 	outl(RACKVM_PORT_EXIT, status);
 	for (;;)
 		__asm__ volatile("cli; hlt");

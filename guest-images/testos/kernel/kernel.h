@@ -129,6 +129,9 @@ static inline void halt_for_irq(void)
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
+/* trap.c: wake-ups delivered at the HLT of halt_for_irq (trap.c) */
+extern uint64_t g_early_wakeups;
+
 /* console.c */
 void con_write(const char *s, size_t n);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
