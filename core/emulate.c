@@ -73,12 +73,17 @@ static uint64_t mode_mask(unsigned int bytes)
 	return bytes == 8 ? UINT64_MAX : (1ULL << (bytes * 8)) - 1;
 }
 
-/* Linear address of the instruction pointer. */
+uint64_t emu_rip_linear(const struct kvm_sregs *s, const struct kvm_regs *r)
+{
+	enum emu_mode mode = cpu_mode(s);
+	uint64_t ip = r->rip & mode_mask(mode);
+
+	return mode == EMU_MODE_64 ? ip : (s->cs.base + ip) & 0xffffffffULL;
+}
+
 static uint64_t rip_linear(const struct emu_cpu *c)
 {
-	uint64_t ip = c->regs.rip & mode_mask(c->mode);
-
-	return c->mode == EMU_MODE_64 ? ip : (c->sregs.cs.base + ip) & 0xffffffffULL;
+	return emu_rip_linear(&c->sregs, &c->regs);
 }
 
 /* The bytes from the exit, else from guest memory (up to a page that fails). */

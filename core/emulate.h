@@ -98,4 +98,9 @@ int emu_complete(int vcpu_fd, struct kvm_run *run, const struct guest_mem *mem, 
 int emu_read_gva(int vcpu_fd, const struct guest_mem *mem, uint64_t gva, void *buf,
 		 size_t len) __attribute__((warn_unused_result));
 
+/* Linear address of the instruction pointer, in any mode. */
+uint64_t emu_rip_linear(const struct kvm_sregs *s, const struct kvm_regs *r);
+
+#define X86_OP_HLT 0xf4
+
 #endif

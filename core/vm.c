@@ -415,6 +415,21 @@ static void vm_dump_vcpus(struct vm *vm, FILE *f)
 	}
 }
 
+/* Interrupts that came at a HLT whose STI shadow the host lost (irq.c). */
+static void vm_report_hlt_skips(const struct vm *vm)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].stats.hlt_skipped;
+	if (n)
+		fprintf(
+		    stderr,
+		    "rackvm: %llu interrupts came at a HLT at CPL 0 (after `sti`, the "
+		    "host lost its interrupt shadow?); the vCPU resumed past it\n",
+		    (unsigned long long)n);
+}
+
 int vm_run(struct vm *vm, struct vm_result *res)
 {
 	int err = 0;
@@ -436,6 +451,7 @@ int vm_run(struct vm *vm, struct vm_result *res)
 		if (vm->vcpus[i].thread_started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	uart_flush(&vm->uart);
+	vm_report_hlt_skips(vm);
 	if (vm->result.error[0])
 		vm_dump_vcpus(vm, stderr);
 	pthread_mutex_lock(&vm->lock);

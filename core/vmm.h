@@ -35,6 +35,7 @@ enum vcpu_mode {
 
 struct vcpu_stats {
 	uint64_t exits, io, mmio, hlt, msr, irq_window, intr, injected, emulated;
+	uint64_t hlt_skipped; /* injections that stepped over a HLT (irq.c) */
 };
 
 struct vcpu {
