@@ -91,6 +91,16 @@ static void print_table(const struct migrate_bench *b, const struct migrate_paus
 	printf("%-40s %12s %12s\n", "migration pause (storm)", "p50", "p99");
 	printf("%-40s %12.1f %12.1f us  (%u migrations)\n", "pause", p->p50_us, p->p99_us,
 	       p->migrations);
+	if (p->parts_us[0] >= 0) {
+		printf("%-40s %12.1f %12s us\n", "  old owner: settle + save",
+		       p->parts_us[0], "");
+		printf("%-40s %12.1f %12s us\n", "  send + wire (the blob)",
+		       p->parts_us[1], "");
+		printf("%-40s %12.1f %12s us  (load, TSC, announce)\n",
+		       "  new owner: load", p->parts_us[2], "");
+		printf("%-40s %12.1f %12s us\n", "  new thread to first entry",
+		       p->parts_us[3], "");
+	}
 	printf("%-40s %12.1f %12s us  (%s, 8 B, same run)\n", "transport round trip",
 	       p->rtt_us, "", b->provider);
 	printf("%-40s %12.1f %12s us\n", "goal: 200 us + one round trip",

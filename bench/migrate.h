@@ -16,6 +16,8 @@ struct migrate_bench {
 
 struct migrate_pause {
 	double p50_us, p99_us, rtt_us;
+	/* p50 of: settle+save, send+wire, load, to the first entry; -1: none */
+	double parts_us[4];
 	unsigned int migrations;
 };
 

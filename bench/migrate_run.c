@@ -21,6 +21,7 @@ struct run_out {
 	unsigned int lines;
 	double walk_us;	       /* remote-walk's walk_us, -1 if none passed */
 	double p50_ms, p99_ms; /* the coordinator's migration summary */
+	double parts_ms[4];    /* ... and the p50s of the pause's parts */
 	unsigned int storm_migrations, policy_migrations;
 	bool passed;
 };
@@ -39,6 +40,13 @@ static void scan(struct run_out *r, const char *line)
 		   "rackvm coordinator: %u migrations (%*u refused), pause p50 %lf "
 		   "ms, p99 %lf ms",
 		   &r->storm_migrations, &r->p50_ms, &r->p99_ms) == 3)
+		return;
+	if ((p = strstr(line, "rackvm coordinator: pause parts p50: ")) &&
+	    sscanf(p,
+		   "rackvm coordinator: pause parts p50: settle+save %lf ms, send+wire "
+		   "%lf ms, load %lf ms, to the first entry %lf ms",
+		   &r->parts_ms[0], &r->parts_ms[1], &r->parts_ms[2],
+		   &r->parts_ms[3]) == 4)
 		return;
 	if ((p = strstr(line, "rackvm coordinator: policy auto: ")))
 		sscanf(p, "rackvm coordinator: policy auto: %u migrations",
@@ -63,6 +71,8 @@ static int run(const char *what, const char *cmd, struct run_out *r, double *wal
 
 	memset(r, 0, sizeof(*r));
 	r->walk_us = r->p50_ms = r->p99_ms = -1;
+	for (int i = 0; i < 4; i++)
+		r->parts_ms[i] = -1;
 	p = popen(cmd, "r");
 	if (!p)
 		return RACKVM_EXIT_HOST;
@@ -110,6 +120,8 @@ int migrate_bench_pause(const struct migrate_bench *b, struct migrate_pause *out
 	}
 	out->p50_us = r.p50_ms * 1e3;
 	out->p99_us = r.p99_ms * 1e3;
+	for (int i = 0; i < 4; i++)
+		out->parts_us[i] = r.parts_ms[i] * 1e3; /* -1 ms: not printed */
 	out->migrations = r.storm_migrations;
 	out->rtt_us = bench_transport_rtt_us(b->self, b->provider);
 	if (out->rtt_us < 0) {

@@ -45,6 +45,16 @@ struct coord_node {
 	unsigned int nr_stats;
 };
 
+/* A move's pause, and its parts (docs/migration.md "The pause"). */
+enum coord_pause_part {
+	COORD_PAUSE_TOTAL,  /* old owner's park -> first entry on the new one */
+	COORD_PAUSE_SAVE,   /* park -> the old owner saved the state blob */
+	COORD_PAUSE_ARRIVE, /* -> the blob all on the new owner */
+	COORD_PAUSE_LOAD,   /* -> its thread started there */
+	COORD_PAUSE_START,  /* -> its first entry (the rest of the total) */
+	COORD_PAUSE_PARTS
+};
+
 struct coord {
 	const struct coord_opts *o;
 	void *ctx, *sock;
@@ -57,7 +67,9 @@ struct coord {
 	int exit_code;
 	int guest_exit; /* worst VM verdict the nodes reported (0 passed) */
 	struct coord_vcpu *vcpus; /* o->vcpus entries; NULL: no VM */
-	uint64_t *pauses;	  /* pause_ns of every completed move */
+	/* of every completed move: its pause and the parts MigrateDone gave
+	 * (enum coord_pause_part), in ns */
+	uint64_t *pauses[COORD_PAUSE_PARTS];
 	size_t nr_pauses, cap_pauses;
 	uint64_t migrations, migrate_refused;
 	uint64_t next_storm; /* --migrate-storm: next move (ms), 0 = off */
@@ -95,6 +107,9 @@ void coord_storm(struct coord *c, uint64_t now);
 void coord_migrate_summary(const struct coord *c);
 /* p50, p99 and max of the pauses so far (sorts them in place); zeros if none. */
 void coord_pause_pcts(const struct coord *c, uint64_t out[3]);
+/* The same for one part of the pause. */
+void coord_pause_part_pcts(const struct coord *c, enum coord_pause_part part,
+			   uint64_t out[3]);
 /* coord_policy.c: the placement policy (NULL state when --policy off) */
 int coord_policy_init(struct coord *c) __attribute__((warn_unused_result));
 void coord_policy_free(struct coord *c);

@@ -33,9 +33,11 @@ int coord_migrate_init(struct coord *c)
 void coord_migrate_fini(struct coord *c)
 {
 	free(c->vcpus);
-	free(c->pauses);
 	c->vcpus = NULL;
-	c->pauses = NULL;
+	for (int i = 0; i < COORD_PAUSE_PARTS; i++) {
+		free(c->pauses[i]);
+		c->pauses[i] = NULL;
+	}
 }
 
 /* No VM, not started yet, or already ending (a node reported). */
@@ -92,18 +94,38 @@ int coord_migrate(struct coord *c, uint32_t vcpu, uint32_t to)
 	return coord_migrate_why(c, vcpu, to, why, sizeof(why));
 }
 
-static void coord_record_pause(struct coord *c, uint64_t ns)
+static void coord_record_pause(struct coord *c, const Rackvm__MigrateDone *m)
 {
-	if (c->nr_pauses == c->cap_pauses) {
-		size_t cap = c->cap_pauses ? 2 * c->cap_pauses : 256;
-		uint64_t *p = realloc(c->pauses, cap * sizeof(*p));
+	uint64_t total = m->has_pause_ns ? m->pause_ns : 0;
+	uint64_t save = m->has_save_ns ? m->save_ns : 0;
+	uint64_t arrive = m->has_arrive_ns ? m->arrive_ns : 0;
+	uint64_t load = m->has_load_ns ? m->load_ns : 0;
+	uint64_t rest = total;
+	size_t i = c->nr_pauses;
 
-		if (!p)
-			return;
-		c->pauses = p;
+	if (i == c->cap_pauses) {
+		size_t cap = c->cap_pauses ? 2 * c->cap_pauses : 256;
+
+		for (int k = 0; k < COORD_PAUSE_PARTS; k++) {
+			uint64_t *p = realloc(c->pauses[k], cap * sizeof(*p));
+
+			if (!p)
+				return; /* the ones grown so far stay valid */
+			c->pauses[k] = p;
+		}
 		c->cap_pauses = cap;
 	}
-	c->pauses[c->nr_pauses++] = ns;
+	/* peer values: no sum that could wrap; across hosts the parts and the
+	 * total come from different clocks and may not add up */
+	rest -= save <= rest ? save : rest;
+	rest -= arrive <= rest ? arrive : rest;
+	rest -= load <= rest ? load : rest;
+	c->pauses[COORD_PAUSE_TOTAL][i] = total;
+	c->pauses[COORD_PAUSE_SAVE][i] = save;
+	c->pauses[COORD_PAUSE_ARRIVE][i] = arrive;
+	c->pauses[COORD_PAUSE_LOAD][i] = load;
+	c->pauses[COORD_PAUSE_START][i] = rest;
+	c->nr_pauses++;
 }
 
 static void coord_forward_done(struct coord *c, struct coord_vcpu *v,
@@ -141,7 +163,7 @@ void coord_migrate_done(struct coord *c, uint32_t id, const Rackvm__MigrateDone 
 		v->node = m->to;
 		v->epoch = m->has_epoch ? m->epoch : v->epoch + 1;
 		c->migrations++;
-		coord_record_pause(c, m->has_pause_ns ? m->pause_ns : 0);
+		coord_record_pause(c, m);
 	} else {
 		c->migrate_refused++;
 		/* a client hears it itself; a storm's refusals (the VM ending) are
@@ -200,22 +222,29 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void coord_pause_pcts(const struct coord *c, uint64_t out[3])
+void coord_pause_part_pcts(const struct coord *c, enum coord_pause_part part,
+			   uint64_t out[3])
 {
 	size_t n = c->nr_pauses;
+	uint64_t *a = c->pauses[part];
 
 	out[0] = out[1] = out[2] = 0;
 	if (!n)
 		return;
-	qsort(c->pauses, n, sizeof(*c->pauses), cmp_u64);
-	out[0] = c->pauses[(n - 1) / 2];
-	out[1] = c->pauses[(n * 99 + 99) / 100 - 1];
-	out[2] = c->pauses[n - 1];
+	qsort(a, n, sizeof(*a), cmp_u64);
+	out[0] = a[(n - 1) / 2];
+	out[1] = a[(n * 99 + 99) / 100 - 1];
+	out[2] = a[n - 1];
+}
+
+void coord_pause_pcts(const struct coord *c, uint64_t out[3])
+{
+	coord_pause_part_pcts(c, COORD_PAUSE_TOTAL, out);
 }
 
 void coord_migrate_summary(const struct coord *c)
 {
-	uint64_t p[3];
+	uint64_t p[3], sv[3], a[3], l[3], s[3];
 
 	if (!c->vcpus ||
 	    (!c->o->migrate_storm_ms && !c->migrations && !c->migrate_refused))
@@ -225,6 +254,16 @@ void coord_migrate_summary(const struct coord *c)
 	       "p99 %.3f ms, max %.3f ms\n",
 	       (unsigned long long)c->migrations, (unsigned long long)c->migrate_refused,
 	       (double)p[0] / 1e6, (double)p[1] / 1e6, (double)p[2] / 1e6);
+	if (!c->nr_pauses)
+		return;
+	coord_pause_part_pcts(c, COORD_PAUSE_SAVE, sv);
+	coord_pause_part_pcts(c, COORD_PAUSE_ARRIVE, a);
+	coord_pause_part_pcts(c, COORD_PAUSE_LOAD, l);
+	coord_pause_part_pcts(c, COORD_PAUSE_START, s);
+	printf("rackvm coordinator: pause parts p50: settle+save %.3f ms, send+wire "
+	       "%.3f ms, load %.3f ms, to the first entry %.3f ms\n",
+	       (double)sv[0] / 1e6, (double)a[0] / 1e6, (double)l[0] / 1e6,
+	       (double)s[0] / 1e6);
 }
 
 void coord_node_stats(struct coord *c, uint32_t id, const Rackvm__Stats *st)

@@ -21,6 +21,12 @@ static void node_send_done(struct node *n, const struct vm_migration *m)
 	d.ok = m->ok;
 	d.has_pause_ns = m->ok;
 	d.pause_ns = m->pause_ns;
+	d.has_save_ns = m->ok;
+	d.save_ns = m->save_ns;
+	d.has_arrive_ns = m->ok;
+	d.arrive_ns = m->arrive_ns;
+	d.has_load_ns = m->ok;
+	d.load_ns = m->load_ns;
 	d.has_epoch = true;
 	d.epoch = m->epoch;
 	d.detail = m->ok ? NULL : (char *)m->detail;

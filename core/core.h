@@ -35,6 +35,11 @@ struct vm_migration {
 	/* old owner parks it -> its first KVM_RUN here; CLOCK_MONOTONIC stamps of
 	 * two processes: meaningful while the nodes share one host */
 	uint64_t pause_ns;
+	/* its parts: park -> the old owner saved the state blob (settle, save);
+	 * -> the blob's last chunk here (send, the wire); -> the thread started
+	 * (load, TSC, announce); the rest is the thread's start-up to its first
+	 * entry */
+	uint64_t save_ns, arrive_ns, load_ns;
 	char detail[128]; /* why it failed */
 };
 

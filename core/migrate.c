@@ -85,12 +85,14 @@ static int migrate_settle(struct vcpu *v)
 static int migrate_send(struct vcpu *v, uint32_t to, uint32_t epoch, uint64_t park,
 			const uint8_t *blob, size_t len)
 {
+	uint64_t saved = vm_now_ns();
 	uint8_t msg[VMW_MSG_MAX];
 	struct vmw_migrate_chunk h = {.version = VMW_VERSION,
 				      .vcpu = v->id,
 				      .epoch = epoch,
 				      .total = (uint32_t)len,
-				      .park_ns = park};
+				      .park_ns = park,
+				      .saved_ns = saved};
 	int err = 0;
 
 	for (size_t off = 0; off < len && !err; off += h.len) {
@@ -165,6 +167,9 @@ void migrate_arrived(struct vcpu *v)
 
 	v->arrived = false;
 	m.pause_ns = now > v->park_ns ? now - v->park_ns : 0;
+	m.save_ns = v->saved_ns > v->park_ns ? v->saved_ns - v->park_ns : 0;
+	m.arrive_ns = v->arrive_ns > v->saved_ns ? v->arrive_ns - v->saved_ns : 0;
+	m.load_ns = v->started_ns > v->arrive_ns ? v->started_ns - v->arrive_ns : 0;
 	atomic_fetch_add(&vm->mig_in, 1);
 	atomic_fetch_add(&vm->mig_pause_sum, m.pause_ns);
 	stat_max(&vm->mig_pause_max, m.pause_ns);

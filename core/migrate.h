@@ -19,7 +19,7 @@
 struct mig_rx {
 	bool active;
 	uint32_t src, epoch, total, got;
-	uint64_t park_ns;
+	uint64_t park_ns, saved_ns;
 	uint8_t *buf; /* total bytes */
 };
 

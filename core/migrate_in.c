@@ -78,6 +78,7 @@ static bool migrate_reap_thread(struct vm *vm, struct vcpu *v)
 static int migrate_in(struct vm *vm, struct vcpu *v)
 {
 	uint32_t src = v->rx.src;
+	uint64_t arrive = vm_now_ns();
 	int err = migrate_load(vm, v);
 
 	if (err) {
@@ -87,6 +88,8 @@ static int migrate_in(struct vm *vm, struct vcpu *v)
 		return err;
 	}
 	v->park_ns = v->rx.park_ns;
+	v->saved_ns = v->rx.saved_ns;
+	v->arrive_ns = arrive;
 	v->arrived_from = src;
 	v->arrived = true;
 	pthread_rwlock_wrlock(&v->own_lock);
@@ -101,6 +104,7 @@ static int migrate_in(struct vm *vm, struct vcpu *v)
 	pthread_rwlock_wrlock(&v->own_lock);
 	v->local = true;
 	vm->vcpu_node[v->id] = (uint8_t)vm->node_id;
+	v->started_ns = vm_now_ns(); /* before the thread can report */
 	if (!atomic_load(&vm->stopping))
 		err = vcpu_start(v);
 	pthread_rwlock_unlock(&v->own_lock);

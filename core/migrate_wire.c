@@ -44,6 +44,7 @@ static int mig_rx_start(struct mig_rx *rx, uint32_t src,
 	rx->epoch = m->epoch;
 	rx->total = m->total;
 	rx->park_ns = m->park_ns;
+	rx->saved_ns = m->saved_ns;
 	return 0;
 }
 

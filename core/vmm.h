@@ -68,7 +68,10 @@ struct vcpu {
 	struct mig_rx rx;	     /* its state arriving (the receiving thread's) */
 	bool arrived;		     /* moved here: report at the first entry */
 	uint32_t arrived_from;
-	uint64_t park_ns; /* when the old owner parked it */
+	uint64_t park_ns;    /* when the old owner parked it */
+	uint64_t saved_ns;   /* ... when it had saved its state */
+	uint64_t arrive_ns;  /* ... when its blob was all here */
+	uint64_t started_ns; /* ... when its thread was started here */
 };
 
 #define VM_DEVICE_NODE 0 /* console, power, IOAPIC */

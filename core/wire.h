@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define VMW_VERSION    2
+#define VMW_VERSION    3
 #define VMW_MSG_MAX    8192 /* the transport's XPORT_MSG_MAX (asserted in coordinator/) */
 #define VMW_TYPE_FIRST 0x0200
 #define VMW_TYPE_LAST 0x02ff
@@ -89,8 +89,9 @@ struct vmw_migrate_chunk {
 	uint32_t total;	  /* bytes of the whole blob (<= VCPU_STATE_MAX_LEN) */
 	uint32_t len;	  /* bytes after this header */
 	uint64_t park_ns; /* CLOCK_MONOTONIC when the old owner parked the vCPU */
+	uint64_t saved_ns; /* ... and when its state blob was saved */
 };
-_Static_assert(sizeof(struct vmw_migrate_chunk) == 32, "wire");
+_Static_assert(sizeof(struct vmw_migrate_chunk) == 40, "wire");
 #define VMW_CHUNK_DATA_MAX (VMW_MSG_MAX - sizeof(struct vmw_migrate_chunk))
 
 /* The sender loaded @vcpu and runs it from now on (its @epoch-th move). The

@@ -259,8 +259,16 @@ static void test_migrate_msgs(void **state)
 	d.ok = true;
 	d.has_pause_ns = true;
 	d.pause_ns = 123456;
+	d.has_save_ns = d.has_arrive_ns = d.has_load_ns = true;
+	d.save_ns = 3000;
+	d.arrive_ns = 100000;
+	d.load_ns = 20000;
 	assert_int_equal(roundtrip(&env, &out), 0);
 	assert_int_equal(out->migrate_done->pause_ns, 123456);
+	assert_true(out->migrate_done->has_arrive_ns && out->migrate_done->has_load_ns);
+	assert_int_equal(out->migrate_done->arrive_ns, 100000);
+	assert_int_equal(out->migrate_done->load_ns, 20000);
+	assert_int_equal(out->migrate_done->save_ns, 3000);
 	rackvm__envelope__free_unpacked(out, NULL);
 	d.from = CTL_MAX_NODES;
 	assert_int_equal(roundtrip(&env, &out), -EPROTO);

@@ -33,7 +33,8 @@ static size_t chunk(struct chunk_msg *m, uint32_t vcpu, uint32_t epoch, uint32_t
 					  .offset = off,
 					  .total = BLOB,
 					  .len = len,
-					  .park_ns = 42};
+					  .park_ns = 42,
+					  .saved_ns = 43};
 	if (off < BLOB && len <= BLOB - off) /* past the end: a message to refuse */
 		memcpy(m->data, blob + off, len);
 	return sizeof(m->h) + len;
@@ -97,6 +98,7 @@ static void test_reassembly(void **state)
 	assert_int_equal(rx.epoch, 3);
 	assert_int_equal(rx.src, 1);
 	assert_int_equal(rx.park_ns, 42);
+	assert_int_equal(rx.saved_ns, 43);
 	assert_memory_equal(rx.buf, blob, BLOB);
 	mig_rx_reset(&rx);
 }
