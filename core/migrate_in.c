@@ -41,7 +41,10 @@ static int migrate_load(struct vm *vm, struct vcpu *v)
 	struct kvm_regs regs;
 	int err;
 
-	err = vcpu_state_load(vm->kvm_fd, v->fd, &v->lapic, &x, v->rx.buf, v->rx.total);
+	/* a mirror's own state is nothing to go back to: a failed load loses the
+	 * vCPU anyway (migrate_in) */
+	err = vcpu_state_load_noundo(vm->kvm_fd, v->fd, &v->lapic, &x, v->rx.buf,
+				     v->rx.total);
 	if (!err) /* the blob's TSC is the old owner's at park: back to the host's */
 		err = vcpu_sync_tsc(v);
 	if (!err && ioctl(v->fd, KVM_GET_REGS, &regs) < 0)

@@ -99,6 +99,14 @@ int vcpu_state_save(int kvm_fd, int vcpu_fd, struct lapic *l, const struct vcpu_
  */
 int vcpu_state_load(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra *x,
 		    const void *blob, size_t len) __attribute__((warn_unused_result));
+/*
+ * The same for a vCPU whose state before does not matter (the mirror that
+ * takes a moving vCPU): no copy of it is kept, which saves a whole
+ * vcpu_state_save, and an ioctl failing half-way leaves it part-set.
+ */
+int vcpu_state_load_noundo(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra *x,
+			   const void *blob, size_t len)
+    __attribute__((warn_unused_result));
 
 /* Check @blob without applying it (what vcpu_state_load does first). */
 int vcpu_state_check(const void *blob, size_t len) __attribute__((warn_unused_result));

@@ -195,12 +195,12 @@ static void apply_rackvm(struct lapic *l, struct vcpu_extra *x,
 		memcpy(x, v->sec[VCPU_SEC_RACKVM].data, sizeof(*x));
 }
 
-int vcpu_state_load(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra *x,
-		    const void *blob, size_t len)
+static int load(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra *x,
+		const void *blob, size_t len, bool keep_undo)
 {
 	struct state_view v, undo_view;
 	size_t undo_len;
-	void *undo;
+	void *undo = NULL;
 	int err;
 
 	err = state_parse(blob, len, &v);
@@ -211,12 +211,14 @@ int vcpu_state_load(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra 
 		return err;
 	/* KVM may still refuse a value (a reserved CR bit, an MSR): keep what the
 	 * vCPU had so that a failed load changes nothing either. */
-	err = vcpu_state_save(kvm_fd, vcpu_fd, NULL, NULL, &undo, &undo_len);
-	if (err)
-		return err;
+	if (keep_undo) {
+		err = vcpu_state_save(kvm_fd, vcpu_fd, NULL, NULL, &undo, &undo_len);
+		if (err)
+			return err;
+	}
 	err = apply_kvm(kvm_fd, vcpu_fd, &v);
 	if (err) {
-		if (state_parse(undo, undo_len, &undo_view) == 0)
+		if (undo && state_parse(undo, undo_len, &undo_view) == 0)
 			(void)apply_kvm(kvm_fd, vcpu_fd, &undo_view);
 		goto out_free_undo;
 	}
@@ -225,4 +227,16 @@ int vcpu_state_load(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra 
 out_free_undo:
 	free(undo);
 	return err;
+}
+
+int vcpu_state_load(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra *x,
+		    const void *blob, size_t len)
+{
+	return load(kvm_fd, vcpu_fd, l, x, blob, len, true);
+}
+
+int vcpu_state_load_noundo(int kvm_fd, int vcpu_fd, struct lapic *l, struct vcpu_extra *x,
+			   const void *blob, size_t len)
+{
+	return load(kvm_fd, vcpu_fd, l, x, blob, len, false);
 }

@@ -227,9 +227,16 @@ static void save(struct fixture *fx, struct cpu *c, void **blob, size_t *len)
 			 0);
 }
 
-static void test_round_trip(void **state)
+static int load_into(struct fixture *fx, bool keep_undo, const void *blob, size_t len)
 {
-	struct fixture *fx = *state;
+	return keep_undo ? vcpu_state_load(fx->kvm, fx->b.fd, &fx->b.lapic, &fx->b.extra,
+					   blob, len)
+			 : vcpu_state_load_noundo(fx->kvm, fx->b.fd, &fx->b.lapic,
+						  &fx->b.extra, blob, len);
+}
+
+static void round_trip(struct fixture *fx, bool keep_undo)
+{
 	void *b1 = NULL, *b2 = NULL;
 	size_t l1, l2;
 	struct kvm_regs regs;
@@ -242,8 +249,7 @@ static void test_round_trip(void **state)
 		if (t != VCPU_SEC_SREGS && t != VCPU_SEC_SREGS2 && t != VCPU_SEC_MP_STATE)
 			assert_non_null(section(b1, l1, t, &n));
 	fx->b.extra.apic_id = 0xff;
-	assert_int_equal(
-	    vcpu_state_load(fx->kvm, fx->b.fd, &fx->b.lapic, &fx->b.extra, b1, l1), 0);
+	assert_int_equal(load_into(fx, keep_undo, b1, l1), 0);
 	/* What the guest will see, read back directly from KVM and the models. */
 	assert_int_equal(ioctl(fx->b.fd, KVM_GET_REGS, &regs), 0);
 	assert_int_equal(regs.rip, 0x1234);
@@ -258,6 +264,17 @@ static void test_round_trip(void **state)
 	assert_same_state(b1, l1, b2, l2);
 	free(b1);
 	free(b2);
+}
+
+static void test_round_trip(void **state)
+{
+	round_trip(*state, true);
+}
+
+/* The mirror's load (migration): the same state, without the undo copy. */
+static void test_round_trip_noundo(void **state)
+{
+	round_trip(*state, false);
 }
 
 /* ---- corrupt blobs ---- */
@@ -438,6 +455,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_round_trip_noundo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kvm_refuses, setup, teardown),
 	};
