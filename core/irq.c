@@ -215,6 +215,9 @@ static bool pvm_user_mode(struct vcpu *v)
  * and the guest sleeps through its own wake-up. So step over the HLT first:
  * the guest sees what it would had the interrupt come just after the HLT
  * began, a valid execution on any host. Anything unreadable: RIP stays.
+ * Only where an exit can have cut in between the two (v->async_stop): a
+ * synchronous exit (I/O, MMIO, HLT) stops at an instruction of its own, and
+ * the three ioctls are not free at TCG speed.
  */
 static void step_over_hlt(struct vcpu *v)
 {
@@ -222,6 +225,8 @@ static void step_over_hlt(struct vcpu *v)
 	struct kvm_regs r;
 	uint8_t op;
 
+	if (!v->async_stop)
+		return;
 	/* KVM reports the CPL as SS.DPL */
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0 || s.ss.dpl != 0 ||
 	    ioctl(v->fd, KVM_GET_REGS, &r) < 0)

@@ -95,6 +95,7 @@ static int migrate_in(struct vm *vm, struct vcpu *v)
 	v->arrive_ns = arrive;
 	v->arrived_from = src;
 	v->arrived = true;
+	v->async_stop = true; /* parked wherever the old owner stopped it */
 	pthread_rwlock_wrlock(&v->own_lock);
 	v->epoch = v->rx.epoch;
 	pthread_rwlock_unlock(&v->own_lock);

@@ -283,6 +283,7 @@ static int vcpu_run_once(struct vcpu *v)
 	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 		if (errno == EINTR || errno == EAGAIN) {
 			v->stats.intr++;
+			v->async_stop = true;
 			return 0;
 		}
 		err = -errno;
@@ -290,6 +291,8 @@ static int vcpu_run_once(struct vcpu *v)
 		return err;
 	}
 	v->stats.exits++;
+	v->async_stop = v->run->exit_reason == KVM_EXIT_INTR ||
+			v->run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN;
 	return vcpu_handle_exit(v);
 }
 

@@ -67,6 +67,10 @@ struct vcpu {
 	_Atomic uint32_t migrate_to; /* a move asked for, VCPU_NO_MOVE if none */
 	struct mig_rx rx;	     /* its state arriving (the receiving thread's) */
 	bool arrived;		     /* moved here: report at the first entry */
+	/* the last KVM_RUN ended at no instruction of the guest's choosing (a
+	 * signal, an interrupt window), or the vCPU just arrived: RIP may be
+	 * anywhere, even between `sti` and `hlt` (irq.c step_over_hlt) */
+	bool async_stop;
 	uint32_t arrived_from;
 	uint64_t park_ns;    /* when the old owner parked it */
 	uint64_t saved_ns;   /* ... when it had saved its state */
