@@ -24,6 +24,7 @@ struct migrate_pause {
 struct migrate_walk {
 	double walk_us, wall_ms;
 	unsigned int migrations; /* by the policy */
+	long long avoided;	 /* remote faults, the policy's estimate */
 };
 
 /* migrate_run.c: each returns 0 or an exit status, having said what failed */

@@ -23,6 +23,7 @@ struct run_out {
 	double p50_ms, p99_ms; /* the coordinator's migration summary */
 	double parts_ms[4];    /* ... and the p50s of the pause's parts */
 	unsigned int storm_migrations, policy_migrations;
+	long long avoided; /* "about N remote faults avoided" */
 	bool passed;
 };
 
@@ -51,6 +52,8 @@ static void scan(struct run_out *r, const char *line)
 	if ((p = strstr(line, "rackvm coordinator: policy auto: ")))
 		sscanf(p, "rackvm coordinator: policy auto: %u migrations",
 		       &r->policy_migrations);
+	if ((p = strstr(line, ", about ")))
+		sscanf(p, ", about %lld remote faults avoided", &r->avoided);
 }
 
 static double now_ms(void)
@@ -157,5 +160,6 @@ int migrate_bench_walk(const struct migrate_bench *b, bool policy,
 	}
 	out->walk_us = r.walk_us;
 	out->migrations = r.policy_migrations;
+	out->avoided = r.avoided;
 	return 0;
 }

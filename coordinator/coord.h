@@ -122,5 +122,8 @@ void coord_policy_summary(struct coord *c);
 /* Moves the policy made and moves coord_migrate refused (0 when off). */
 void coord_policy_counts(const struct coord *c, unsigned int *moves,
 			 unsigned int *refused);
+/* Remote faults the policy's moves avoided up to @now (an estimate: policy.h
+ * struct policy_gain); 0 when off. */
+int64_t coord_policy_avoided(const struct coord *c, uint64_t now);
 
 #endif

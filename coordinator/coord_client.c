@@ -56,6 +56,7 @@ static void stats_add(struct stats_buf *b, const char *key, uint64_t value)
 static void stats_fill(const struct coord *c, struct stats_buf *b)
 {
 	unsigned int moving = 0;
+	int64_t avoided = coord_policy_avoided(c, ctl_now_ms());
 	uint64_t p[3];
 	char key[80];
 
@@ -68,6 +69,8 @@ static void stats_fill(const struct coord *c, struct stats_buf *b)
 	stats_add(b, "migrations", c->migrations);
 	stats_add(b, "migrations_refused", c->migrate_refused);
 	stats_add(b, "moving", moving);
+	/* a counter cannot go below 0: moves that cost faults show as none */
+	stats_add(b, "policy_faults_avoided", avoided > 0 ? (uint64_t)avoided : 0);
 	stats_add(b, "pause_p50_ns", p[0]);
 	stats_add(b, "pause_p99_ns", p[1]);
 	stats_add(b, "pause_max_ns", p[2]);

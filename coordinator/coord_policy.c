@@ -26,6 +26,8 @@ struct coord_policy {
 	uint64_t msg_seq, next_ms;
 	int32_t *asked; /* node a requested move goes to, -1: none */
 	unsigned int requested, moves, refused;
+	struct policy_gain *gain; /* of each vCPU's last policy move */
+	int64_t avoided;	  /* by the moves whose gain has ended */
 };
 
 int coord_policy_init(struct coord *c)
@@ -47,8 +49,10 @@ int coord_policy_init(struct coord *c)
 	p->msg = calloc(n, sizeof(*p->msg));
 	p->verdicts = calloc(n, sizeof(*p->verdicts));
 	p->asked = malloc(n * sizeof(*p->asked));
+	p->gain = calloc(n, sizeof(*p->gain));
 	c->policy = p;
-	if (!p->st || !p->cur || !p->decided_ms || !p->msg || !p->verdicts || !p->asked)
+	if (!p->st || !p->cur || !p->decided_ms || !p->msg || !p->verdicts || !p->asked ||
+	    !p->gain)
 		return -ENOMEM;
 	for (uint32_t v = 0; v < n; v++)
 		p->asked[v] = -1;
@@ -67,6 +71,7 @@ void coord_policy_free(struct coord *c)
 	free(p->msg);
 	free(p->verdicts);
 	free(p->asked);
+	free(p->gain);
 	free(p);
 	c->policy = NULL;
 }
@@ -148,6 +153,10 @@ static void coord_policy_move(struct coord *c, uint32_t v, uint64_t now)
 	}
 	p->requested++;
 	p->asked[v] = d->to;
+	/* its previous move's gain ends here; this one's begins */
+	p->avoided += policy_gain_avoided(&p->gain[v], now);
+	policy_gain_start(&p->gain[v], (uint32_t)d->to, p->cur[v].tid, d->remote_rate,
+			  now);
 	printf("rackvm coordinator: policy: vCPU %u node %u -> %d at %.2f s "
 	       "(%llu faults/s from node %u, %u%%, wait %llu us; stay %.1f ms > "
 	       "move %.1f ms)\n",
@@ -182,10 +191,12 @@ static void coord_policy_outcomes(struct coord *c)
 	for (uint32_t v = 0; c->vcpus && v < p->nr_vcpus; v++) {
 		if (p->asked[v] < 0 || c->vcpus[v].moving)
 			continue;
-		if (c->vcpus[v].node == (uint32_t)p->asked[v])
+		if (c->vcpus[v].node == (uint32_t)p->asked[v]) {
 			p->moves++;
-		else
+		} else {
 			p->refused++;
+			p->gain[v].on = false; /* it did not move: nothing gained */
+		}
 		p->asked[v] = -1;
 	}
 }
@@ -203,6 +214,7 @@ void coord_policy_tick(struct coord *c, uint64_t now)
 	p->cfg.pause_us = pause_estimate_us(c);
 	for (uint32_t v = 0; v < p->nr_vcpus; v++) {
 		p->verdicts[v].to = -1;
+		policy_gain_sample(&p->gain[v], &p->cur[v], p->nr_nodes);
 		if (!p->cur[v].t_ms || p->cur[v].t_ms == p->decided_ms[v])
 			continue; /* nothing new from its node */
 		if (c->vcpus &&
@@ -226,9 +238,26 @@ void coord_policy_summary(struct coord *c)
 	if (p)
 		coord_policy_outcomes(c);
 	printf("rackvm coordinator: policy %s: %u migrations (%u requested, %u "
-	       "refused)\n",
+	       "refused)",
 	       p ? "auto" : "off", p ? p->moves : 0, p ? p->requested : 0,
 	       p ? p->refused : 0);
+	if (p && p->requested)
+		printf(", about %lld remote faults avoided",
+		       (long long)coord_policy_avoided(c, ctl_now_ms()));
+	printf("\n");
+}
+
+int64_t coord_policy_avoided(const struct coord *c, uint64_t now)
+{
+	const struct coord_policy *p = c->policy;
+	int64_t sum;
+
+	if (!p)
+		return 0;
+	sum = p->avoided;
+	for (uint32_t v = 0; v < p->nr_vcpus; v++)
+		sum += policy_gain_avoided(&p->gain[v], now);
+	return sum;
 }
 
 void coord_policy_counts(const struct coord *c, unsigned int *moves,

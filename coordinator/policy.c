@@ -77,6 +77,7 @@ static void judge(const struct policy_cfg *cfg, const struct policy_vcpu *st,
 		return;
 	}
 	out->rate = top_faults * 1000 / dt;
+	out->remote_rate = remote * 1000 / dt;
 	out->share_pct = (uint32_t)(top_faults * 100 / remote);
 	out->wait_us = faults ? (s->wait_us - p->wait_us) / faults : 0;
 	out->stay_us = out->rate * out->wait_us * cfg->cooldown_ms / 1000;
@@ -136,4 +137,46 @@ int policy_pick(const struct policy_verdict *v, unsigned int n)
 		if (v[i].to >= 0 && (best < 0 || v[i].stay_us > v[best].stay_us))
 			best = (int)i;
 	return best;
+}
+
+void policy_gain_start(struct policy_gain *g, uint32_t to, uint64_t tid_before,
+		       uint64_t rate_before, uint64_t now_ms)
+{
+	*g = (struct policy_gain){.on = true,
+				  .node = to,
+				  .tid_before = tid_before,
+				  .rate_before = rate_before,
+				  .since_ms = now_ms};
+}
+
+void policy_gain_sample(struct policy_gain *g, const struct policy_sample *s,
+			uint32_t nr_nodes)
+{
+	uint64_t remote = 0;
+
+	if (!g->on || s->node != g->node || s->tid == g->tid_before ||
+	    s->t_ms < g->since_ms)
+		return;
+	if (nr_nodes > POLICY_MAX_NODES)
+		nr_nodes = POLICY_MAX_NODES;
+	for (uint32_t n = 0; n < nr_nodes; n++)
+		if (n != s->node) /* peer counters: saturate, do not wrap */
+			remote = remote + s->from[n] < remote ? UINT64_MAX
+							      : remote + s->from[n];
+	g->remote_after = remote;
+}
+
+int64_t policy_gain_avoided(const struct policy_gain *g, uint64_t now_ms)
+{
+	/* the counters come from peers: clamp so that nothing wraps */
+	const uint64_t cap = 1000000000ULL;
+	uint64_t rate = g->rate_before < cap ? g->rate_before : cap;
+	uint64_t ms = now_ms > g->since_ms ? now_ms - g->since_ms : 0;
+	uint64_t after = g->remote_after < cap * cap ? g->remote_after : cap * cap;
+
+	if (!g->on)
+		return 0;
+	if (ms > cap)
+		ms = cap;
+	return (int64_t)(rate * ms / 1000) - (int64_t)after;
 }

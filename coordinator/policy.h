@@ -54,6 +54,7 @@ struct policy_verdict {
 	int32_t to;	    /* node to move to, -1 stay */
 	uint32_t top;	    /* node serving most remote faults */
 	uint64_t rate;	    /* faults/s from top */
+	uint64_t remote_rate; /* remote faults/s, from every node */
 	uint32_t share_pct; /* top's share of the remote faults */
 	uint64_t wait_us;   /* mean fault wait in the interval */
 	uint64_t stay_us;   /* expected fault wait over one cool-down if it stays */
@@ -70,5 +71,29 @@ void policy_decide(const struct policy_cfg *cfg, struct policy_vcpu *st,
 void policy_moved(struct policy_vcpu *st, uint32_t from, uint32_t to, uint64_t now_ms);
 /* Of @n verdicts, the one to act on (-1: none): the costliest to leave. */
 int policy_pick(const struct policy_verdict *v, unsigned int n);
+
+/*
+ * What one move of the policy saved, while the vCPU stays where it put it:
+ * the remote faults it would have taken at the rate that moved it, minus the
+ * remote faults it took there. An estimate: it assumes the vCPU would have
+ * kept faulting at that rate.
+ */
+struct policy_gain {
+	bool on;
+	uint32_t node;	       /* where the move put the vCPU */
+	uint64_t tid_before;   /* its thread before: counters of a new one start at 0 */
+	uint64_t rate_before;  /* remote faults/s in the interval that moved it */
+	uint64_t since_ms;     /* the move was asked */
+	uint64_t remote_after; /* remote faults its thread there took (last sample) */
+};
+
+void policy_gain_start(struct policy_gain *g, uint32_t to, uint64_t tid_before,
+		       uint64_t rate_before, uint64_t now_ms);
+/* A sample of the vCPU: counts if it comes from its thread on g->node. */
+void policy_gain_sample(struct policy_gain *g, const struct policy_sample *s,
+			uint32_t nr_nodes);
+/* Remote faults avoided from the move to @now_ms (negative: it cost faults);
+ * 0 if none is on. The caller ends a gain by clearing g->on. */
+int64_t policy_gain_avoided(const struct policy_gain *g, uint64_t now_ms);
 
 #endif

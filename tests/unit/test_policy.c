@@ -201,6 +201,58 @@ static void test_pick_costliest(void **state)
 	assert_int_equal(policy_pick(v, 3), -1);
 }
 
+/* What a move saved: the rate that moved it, over the time since, minus the
+ * remote faults its new thread took; only that thread's samples count. */
+static void test_faults_avoided(void **state)
+{
+	struct policy_gain g = {0};
+	struct policy_sample s = {.node = 0, .tid = 7, .t_ms = 2000};
+	struct sim m;
+	struct policy_verdict v;
+
+	(void)state;
+	assert_int_equal(policy_gain_avoided(&g, 5000), 0); /* none on */
+	/* the verdict's rate of every remote fault: 100 per 250 ms = 400/s */
+	sim_init(&m, 1);
+	sim_step(&m, from0, 100);
+	m.s.t_ms += STEP;
+	m.s.from[0] += 100;
+	m.s.from[2] += 100;
+	m.s.faults += 200;
+	m.s.wait_us += 200 * 100;
+	policy_decide(&m.cfg, &m.st, &m.s, NODES, &v);
+	assert_int_equal(v.remote_rate, 800);
+
+	policy_gain_start(&g, 0, 6, 400, 1000);
+	assert_int_equal(policy_gain_avoided(&g, 3000), 800); /* no sample yet */
+	s.from[1] = 100; /* node 1 served 100 of them since */
+	s.from[0] = 999; /* node 0's own: local now */
+	policy_gain_sample(&g, &s, NODES);
+	assert_int_equal(policy_gain_avoided(&g, 3000), 700);
+	/* the thread before the move, another node, an older sample: ignored */
+	s.from[1] = 5000;
+	s.tid = 6;
+	policy_gain_sample(&g, &s, NODES);
+	s.tid = 7;
+	s.node = 2;
+	policy_gain_sample(&g, &s, NODES);
+	s.node = 0;
+	s.t_ms = 500;
+	policy_gain_sample(&g, &s, NODES);
+	assert_int_equal(policy_gain_avoided(&g, 3000), 700);
+	/* a move that cost faults is negative */
+	s.t_ms = 2500;
+	policy_gain_sample(&g, &s, NODES);
+	assert_int_equal(policy_gain_avoided(&g, 3000), 800 - 5000);
+	/* peer counters at their limit do not wrap */
+	policy_gain_start(&g, 0, 6, UINT64_MAX, 0);
+	assert_true(policy_gain_avoided(&g, UINT64_MAX) > 0);
+	s.from[1] = s.from[2] = UINT64_MAX;
+	policy_gain_sample(&g, &s, NODES);
+	assert_true(g.remote_after == UINT64_MAX);
+	assert_true(policy_gain_avoided(&g, 1) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +264,7 @@ int main(void)
 	    cmocka_unit_test(test_no_thrash),
 	    cmocka_unit_test(test_counter_restart_is_baseline),
 	    cmocka_unit_test(test_pick_costliest),
+	    cmocka_unit_test(test_faults_avoided),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
